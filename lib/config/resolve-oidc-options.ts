@@ -1,0 +1,298 @@
+import type { JWK } from 'jose';
+import { OidcError } from '../errors/oidc.error.js';
+import { MemorySessionStore } from '../session/memory-session.store.js';
+import type { OidcSessionStore } from '../session/session-store.interface.js';
+import type {
+  AfterCallbackHook,
+  ClientAuthMethod,
+  OidcModuleExtras,
+  OidcModuleOptions,
+} from './oidc-options.interface.js';
+
+/** Options with every default filled in, validated, frozen. The only form the rest of the module reads. */
+export interface ResolvedOidcOptions {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly clientAuthMethod: ClientAuthMethod;
+  readonly clientPrivateKey?: JWK;
+  readonly baseUrl: URL;
+  readonly routePrefix: string | false;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly authorizationParams: Readonly<Record<string, string>>;
+  readonly clockTolerance: number;
+  readonly fetchUserinfo: boolean;
+  readonly allowInsecureRequests: boolean;
+  readonly session: {
+    readonly secrets: readonly string[];
+    readonly cookieName: string;
+    readonly store: OidcSessionStore;
+    readonly rollingDuration: number;
+    readonly absoluteDuration: number;
+    readonly cookie: { readonly secure: boolean; readonly sameSite: 'lax' | 'strict' | 'none'; readonly domain?: string; readonly path: string };
+  };
+  readonly refresh: { readonly auto: boolean; readonly leeway: number };
+  readonly pushedAuthorizationRequests: boolean;
+  readonly bearer?: {
+    readonly audience: readonly string[];
+    readonly issuers: readonly string[];
+    readonly algorithms: readonly string[];
+    readonly requireJwtAccessTokenType: boolean;
+    readonly introspection: boolean;
+    readonly dpop: 'disabled' | 'allowed' | 'required';
+    readonly cache: { readonly maxEntries: number };
+  };
+  readonly logout: {
+    readonly postLogoutRedirectUri: string;
+    readonly idpLogout?: boolean;
+    readonly revokeTokens?: boolean;
+    readonly backchannel: boolean;
+    readonly frontchannel: boolean;
+  };
+  readonly roles?: { readonly claim: string | ((claims: Record<string, unknown>) => string[]) };
+  readonly globalGuard: boolean;
+  readonly afterCallback?: AfterCallbackHook;
+  readonly http: { readonly timeout: number };
+  /** Transaction (login in progress) lifetime in seconds: RFC 9700 §2.1.1, kept short. */
+  readonly transactionTtl: number;
+}
+
+/** RFC 8725 §3.1: only asymmetric algorithms are ever accepted for tokens signed by the OP. */
+export const ASYMMETRIC_ALGORITHMS = Object.freeze([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function fail(path: string, problem: string, fix: string): never {
+  throw new OidcError('ERR_OIDC_INVALID_OPTIONS', `OidcModule option \`${path}\` ${problem}. ${fix}`);
+}
+
+function requireString(value: unknown, path: string, fix: string): string {
+  if (typeof value !== 'string' || value.trim() === '') fail(path, 'is missing or empty', fix);
+  return value;
+}
+
+function optionalBoolean(value: unknown, path: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(path, `must be a boolean, got ${typeof value}`, 'Use true or false.');
+  return value;
+}
+
+function optionalSeconds(value: unknown, path: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    fail(path, `must be a finite number ≥ ${min}`, `Give a number of seconds, e.g. ${fallback}.`);
+  }
+  return value;
+}
+
+function parseUrl(value: string, path: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(path, `is not an absolute URL ("${value}")`, 'Use a full URL such as "https://example.com".');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(path, 'must use https:', 'Use an https:// URL.');
+  if (url.hash || url.search) fail(path, 'must not carry a query or fragment', 'Remove everything after the path.');
+  return url;
+}
+
+function isLoopback(url: URL): boolean {
+  return LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+}
+
+function toList(value: unknown, path: string): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || list.some((v) => typeof v !== 'string' || v === '')) {
+    fail(path, 'must be a non-empty string or array of non-empty strings', 'Set it to e.g. "https://api.example.com".');
+  }
+  return list as string[];
+}
+
+function normalizePrefix(extras: OidcModuleExtras | undefined): string | false {
+  const routes = extras?.routes;
+  if (routes === false) return false;
+  const raw = routes?.prefix ?? 'auth';
+  if (typeof raw !== 'string') fail('routes.prefix', 'must be a string', 'Use e.g. "auth".');
+  const trimmed = raw.replace(/^\/+|\/+$/g, '');
+  if (!/^[A-Za-z0-9._~\-/]*$/.test(trimmed)) fail('routes.prefix', `contains characters not allowed in a path ("${raw}")`, 'Use letters, digits, "-", "_" and "/".');
+  return trimmed;
+}
+
+/**
+ * Validates raw options once and fills in defaults. Both `forRoot` and `forRootAsync` go through here,
+ * so an invalid option fails the application's bootstrap with the option's path and a fix.
+ */
+export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleExtras): ResolvedOidcOptions {
+  if (typeof raw !== 'object' || raw === null) {
+    fail('(root)', 'must be an object', 'Pass the options object to OidcModule.forRoot() or return it from useFactory.');
+  }
+  const allowInsecureRequests = optionalBoolean(raw.allowInsecureRequests, 'allowInsecureRequests', false);
+
+  const issuerUrl = parseUrl(requireString(raw.issuer, 'issuer', 'Set it to your OpenID Provider URL, e.g. "https://login.example.com/realms/main".'), 'issuer');
+  // RFC 9700 §2.6 / OIDC Discovery §4.3: metadata and tokens must come over TLS, except on loopback.
+  if (issuerUrl.protocol === 'http:' && !isLoopback(issuerUrl) && !allowInsecureRequests) {
+    fail('issuer', `uses http: on a non-loopback host (${issuerUrl.host})`, 'Use https:, or set `allowInsecureRequests: true` for development only.');
+  }
+  const issuer = raw.issuer;
+
+  const clientId = requireString(raw.clientId, 'clientId', 'Set it to the client_id registered at the OP.');
+  if (raw.clientSecret !== undefined && (typeof raw.clientSecret !== 'string' || raw.clientSecret === '')) {
+    fail('clientSecret', 'must be a non-empty string when given', 'Remove it for a public client, or set the secret.');
+  }
+  const clientAuthMethod: ClientAuthMethod = raw.clientAuthMethod ?? (raw.clientSecret ? 'client_secret_basic' : 'none');
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'].includes(clientAuthMethod)) {
+    fail('clientAuthMethod', `is not supported ("${String(clientAuthMethod)}")`, 'Use client_secret_basic, client_secret_post, private_key_jwt or none.');
+  }
+  if (clientAuthMethod.startsWith('client_secret') && !raw.clientSecret) {
+    fail('clientSecret', `is required with clientAuthMethod "${clientAuthMethod}"`, 'Set the client secret.');
+  }
+  if (clientAuthMethod === 'private_key_jwt' && (typeof raw.clientPrivateKey !== 'object' || raw.clientPrivateKey === null)) {
+    fail('clientPrivateKey', 'is required with clientAuthMethod "private_key_jwt"', 'Set it to the client\'s private JWK.');
+  }
+
+  const baseUrl = parseUrl(requireString(raw.baseUrl, 'baseUrl', 'Set it to the public URL of this app, e.g. "https://app.example.com".'), 'baseUrl');
+  if (baseUrl.protocol === 'http:' && !isLoopback(baseUrl) && !allowInsecureRequests) {
+    fail('baseUrl', `uses http: on a non-loopback host (${baseUrl.host})`, 'Serve the app over https:, or set `allowInsecureRequests: true` for development only.');
+  }
+  const basePath = baseUrl.pathname.replace(/\/+$/, '');
+  const routePrefix = normalizePrefix(extras);
+  const redirectUri = `${baseUrl.origin}${basePath}${routePrefix ? `/${routePrefix}` : ''}/callback`;
+
+  const scope = raw.scope ?? 'openid profile email';
+  if (typeof scope !== 'string' || !scope.split(' ').includes('openid')) {
+    fail('scope', 'must be a space-separated string that includes "openid"', 'Use e.g. "openid profile email".');
+  }
+  const authorizationParams = { ...(raw.authorizationParams ?? {}) };
+  for (const [k, v] of Object.entries(authorizationParams)) {
+    if (typeof v !== 'string') fail(`authorizationParams.${k}`, 'must be a string', 'Pass every parameter as a string.');
+  }
+  // The module owns these: letting options override them would turn off PKCE, state or nonce.
+  for (const reserved of ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'response_type', 'client_id', 'scope']) {
+    if (reserved in authorizationParams) {
+      fail(`authorizationParams.${reserved}`, 'is set by the module and cannot be overridden', reserved === 'scope' ? 'Use the `scope` option.' : 'Remove it.');
+    }
+  }
+
+  const session = raw.session;
+  if (!session || typeof session !== 'object') {
+    fail('session', 'is missing', 'Set `session: { secret: <at least 32 random characters> }`.');
+  }
+  const secrets = Array.isArray(session.secret) ? session.secret : [session.secret];
+  if (secrets.length === 0) fail('session.secret', 'is an empty array', 'Give at least one secret of 32+ characters.');
+  secrets.forEach((s, i) => {
+    const path = Array.isArray(session.secret) ? `session.secret[${i}]` : 'session.secret';
+    if (typeof s !== 'string' || s.length < 32) {
+      fail(path, 'must be a string of at least 32 characters', 'Generate one with `openssl rand -base64 48`.');
+    }
+  });
+  const cookieName = session.cookieName ?? 'oidc.session';
+  if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
+    fail('session.cookieName', 'is not a valid cookie name', 'Use letters, digits, "." or "_".');
+  }
+  const secureDefault = baseUrl.protocol === 'https:';
+  const cookieOpts = session.cookie ?? {};
+  const sameSite = cookieOpts.sameSite ?? 'lax';
+  if (!['lax', 'strict', 'none'].includes(sameSite)) fail('session.cookie.sameSite', `is invalid ("${sameSite}")`, 'Use "lax", "strict" or "none".');
+  const secure = optionalBoolean(cookieOpts.secure, 'session.cookie.secure', secureDefault);
+  if (sameSite === 'none' && !secure) fail('session.cookie.sameSite', 'is "none" without a secure cookie', 'Browsers drop SameSite=None cookies that are not Secure: serve over https.');
+  const rollingDuration = optionalSeconds(session.rollingDuration, 'session.rollingDuration', 86_400, 1);
+  const absoluteDuration = optionalSeconds(session.absoluteDuration, 'session.absoluteDuration', 604_800, 1);
+  const store = session.store ?? new MemorySessionStore();
+  for (const m of ['get', 'set', 'destroy', 'destroyBy'] as const) {
+    if (typeof (store as unknown as Record<string, unknown>)[m] !== 'function') {
+      fail('session.store', `does not implement ${m}()`, 'Pass an OidcSessionStore such as MemorySessionStore or RedisSessionStore.');
+    }
+  }
+
+  const refreshAuto = optionalBoolean(raw.refresh?.auto, 'refresh.auto', true);
+  const refreshLeeway = optionalSeconds(raw.refresh?.leeway, 'refresh.leeway', 60);
+
+  let bearer: ResolvedOidcOptions['bearer'];
+  if (raw.bearer !== undefined) {
+    const b = raw.bearer;
+    const audience = toList(b.audience, 'bearer.audience');
+    const issuers = b.issuers === undefined ? [issuer] : toList(b.issuers, 'bearer.issuers');
+    const algorithms = b.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
+    // RFC 8725 §3.1 / BR-18: no "validation off" mode; symmetric and `none` are never allowed.
+    if (!Array.isArray(algorithms) || algorithms.length === 0) {
+      fail('bearer.algorithms', 'is empty', 'Leave it unset (all asymmetric algorithms) or list e.g. ["RS256", "ES256"].');
+    }
+    for (const alg of algorithms) {
+      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) {
+        fail('bearer.algorithms', `contains "${alg}", which is not an asymmetric signature algorithm`, `Use only ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
+      }
+    }
+    const dpop = b.dpop ?? 'allowed';
+    if (!['disabled', 'allowed', 'required'].includes(dpop)) fail('bearer.dpop', `is invalid ("${dpop}")`, 'Use "disabled", "allowed" or "required".');
+    const maxEntries = optionalSeconds(b.cache?.maxEntries, 'bearer.cache.maxEntries', 10_000, 0);
+    bearer = {
+      audience,
+      issuers,
+      algorithms,
+      requireJwtAccessTokenType: optionalBoolean(b.requireJwtAccessTokenType, 'bearer.requireJwtAccessTokenType', false),
+      introspection: optionalBoolean(b.introspection, 'bearer.introspection', false),
+      dpop,
+      cache: { maxEntries },
+    };
+  }
+
+  const postLogoutRedirectUri = raw.logout?.postLogoutRedirectUri ?? raw.baseUrl;
+  parseUrl(postLogoutRedirectUri, 'logout.postLogoutRedirectUri');
+
+  let roles: ResolvedOidcOptions['roles'];
+  if (raw.roles !== undefined) {
+    if (typeof raw.roles.claim !== 'string' && typeof raw.roles.claim !== 'function') {
+      fail('roles.claim', 'must be a dotted claim path or a function', 'Use e.g. "realm_access.roles".');
+    }
+    roles = { claim: raw.roles.claim };
+  }
+  if (raw.afterCallback !== undefined && typeof raw.afterCallback !== 'function') {
+    fail('afterCallback', 'must be a function', 'Pass (ctx) => { … }.');
+  }
+  const clockTolerance = optionalSeconds(raw.clockTolerance, 'clockTolerance', 60);
+  if (clockTolerance > 300) fail('clockTolerance', 'is more than 300 seconds', 'RFC 9068 §4: keep the leeway to a few minutes at most.');
+
+  const resolved: ResolvedOidcOptions = {
+    issuer,
+    clientId,
+    clientSecret: raw.clientSecret,
+    clientAuthMethod,
+    clientPrivateKey: raw.clientPrivateKey,
+    baseUrl,
+    routePrefix,
+    redirectUri,
+    scope,
+    authorizationParams: Object.freeze(authorizationParams),
+    clockTolerance,
+    fetchUserinfo: optionalBoolean(raw.fetchUserinfo, 'fetchUserinfo', true),
+    allowInsecureRequests,
+    session: Object.freeze({
+      secrets: Object.freeze([...secrets]),
+      cookieName,
+      store,
+      rollingDuration,
+      absoluteDuration,
+      cookie: Object.freeze({ secure, sameSite, domain: cookieOpts.domain, path: cookieOpts.path ?? '/' }),
+    }),
+    refresh: Object.freeze({ auto: refreshAuto, leeway: refreshLeeway }),
+    pushedAuthorizationRequests: optionalBoolean(raw.pushedAuthorizationRequests, 'pushedAuthorizationRequests', false),
+    bearer: bearer && Object.freeze(bearer),
+    logout: Object.freeze({
+      postLogoutRedirectUri,
+      idpLogout: raw.logout?.idpLogout,
+      revokeTokens: raw.logout?.revokeTokens,
+      backchannel: optionalBoolean(raw.logout?.backchannel, 'logout.backchannel', true),
+      frontchannel: optionalBoolean(raw.logout?.frontchannel, 'logout.frontchannel', false),
+    }),
+    roles,
+    globalGuard: optionalBoolean(raw.globalGuard, 'globalGuard', false),
+    afterCallback: raw.afterCallback,
+    http: Object.freeze({ timeout: optionalSeconds(raw.http?.timeout, 'http.timeout', 5000, 1) }),
+    transactionTtl: 600,
+  };
+  return Object.freeze(resolved);
+}

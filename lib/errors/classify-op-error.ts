@@ -1,0 +1,50 @@
+import { ClientError, AuthorizationResponseError, ResponseBodyError } from 'openid-client';
+import { OidcError } from './oidc.error.js';
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Turns whatever openid-client (or fetch) threw during a call to the OP into an {@link OidcError}:
+ * the OP's own refusal → 401, a token or claim failing validation → 401, something that is not an
+ * OAuth response at all (HTML, a JSON array, a 5xx, a refused connection, a redirect) → 502, a timeout → 504.
+ * The `what` names the step for the message; the OP's words never reach the client verbatim.
+ */
+export function classifyOpError(err: unknown, what: string): OidcError {
+  if (err instanceof OidcError) return err;
+  if (err instanceof AuthorizationResponseError) {
+    return new OidcError('ERR_OIDC_AUTHORIZATION_ERROR', `The OpenID Provider answered ${what} with error "${err.error}".`, { cause: err });
+  }
+  if (err instanceof ResponseBodyError) {
+    if (err.status >= 500) {
+      return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider failed ${what} (HTTP ${err.status}).`, { cause: err });
+    }
+    return new OidcError('ERR_OIDC_GRANT_REFUSED', `The OpenID Provider refused ${what} with error "${err.error}".`, { cause: err });
+  }
+  if (err instanceof ClientError) {
+    switch (err.code) {
+      case 'OAUTH_TIMEOUT':
+      case 'OAUTH_ABORT':
+        return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, { cause: err });
+      case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
+      case 'OAUTH_RESPONSE_IS_NOT_JSON':
+      case 'OAUTH_PARSE_ERROR':
+        return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a valid OAuth response.`, { cause: err });
+      case 'OAUTH_INVALID_RESPONSE': {
+        // RFC 6749 §5.1: the body must be a JSON object; anything else is a broken OP, not a bad token.
+        const body = (err.cause as { cause?: { body?: unknown } } | undefined)?.cause?.body;
+        if (body !== undefined && !isPlainObject(body)) {
+          return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a JSON object.`, { cause: err });
+        }
+        break;
+      }
+    }
+    return new OidcError('ERR_OIDC_INVALID_RESPONSE', `The OpenID Provider's answer to ${what} failed validation.`, { cause: err });
+  }
+  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, { cause: err });
+  }
+  // fetch() throws a TypeError for refused connections and DNS failures.
+  return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
+}

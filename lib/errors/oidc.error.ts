@@ -1,0 +1,76 @@
+/**
+ * Every failure the module raises carries one of these stable codes. Match on `code`, never on the message.
+ */
+export const OIDC_ERROR_CODES = [
+  /** Module options are invalid (bootstrap). */
+  'ERR_OIDC_INVALID_OPTIONS',
+  /** The OpenID Provider's metadata could not be fetched yet; retried with backoff (HTTP 503). */
+  'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+  /** A malformed request to one of the module's routes (HTTP 400). */
+  'ERR_OIDC_INVALID_REQUEST',
+  /** The callback names no login transaction this browser started, or it has expired (HTTP 400). */
+  'ERR_OIDC_TRANSACTION_NOT_FOUND',
+  /** The OP answered the authorization request with an error (HTTP 401). */
+  'ERR_OIDC_AUTHORIZATION_ERROR',
+  /** A response or token from the OP failed validation (HTTP 401). */
+  'ERR_OIDC_INVALID_RESPONSE',
+  /** The OP refused a grant (e.g. `invalid_grant`) (HTTP 401). */
+  'ERR_OIDC_GRANT_REFUSED',
+  /** The OP could not be reached or answered with something that is not OAuth (HTTP 502). */
+  'ERR_OIDC_OP_UNAVAILABLE',
+  /** The OP did not answer within `http.timeout` (HTTP 504). */
+  'ERR_OIDC_OP_TIMEOUT',
+  /** The `afterCallback` hook refused the login (HTTP 401). */
+  'ERR_OIDC_LOGIN_REFUSED',
+  /** No valid credentials on a protected route (HTTP 401). */
+  'ERR_OIDC_UNAUTHENTICATED',
+  /** An access token failed validation (HTTP 401, `error="invalid_token"`). */
+  'ERR_OIDC_INVALID_TOKEN',
+  /** The access token lacks a required scope (HTTP 403, `error="insufficient_scope"`). */
+  'ERR_OIDC_INSUFFICIENT_SCOPE',
+  /** A role or claim requirement is not met (HTTP 403). */
+  'ERR_OIDC_FORBIDDEN',
+  /** The session store failed (HTTP 503). */
+  'ERR_OIDC_SESSION_STORE_UNAVAILABLE',
+] as const;
+
+export type OidcErrorCode = (typeof OIDC_ERROR_CODES)[number];
+
+/**
+ * The module's error class: a stable {@link OidcErrorCode} and, where there is one, the underlying `cause`.
+ *
+ * @example
+ * ```ts
+ * try { await tokens.refresh(id); } catch (e) {
+ *   if (e instanceof OidcError && e.code === 'ERR_OIDC_GRANT_REFUSED') { ... }
+ * }
+ * ```
+ */
+export class OidcError extends Error {
+  override readonly name = 'OidcError';
+  readonly code: OidcErrorCode;
+
+  constructor(code: OidcErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** HTTP status each code maps to; one table, used by the guard and the built-in routes alike. */
+export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object.freeze({
+  ERR_OIDC_INVALID_OPTIONS: 500,
+  ERR_OIDC_DISCOVERY_UNAVAILABLE: 503,
+  ERR_OIDC_INVALID_REQUEST: 400,
+  ERR_OIDC_TRANSACTION_NOT_FOUND: 400,
+  ERR_OIDC_AUTHORIZATION_ERROR: 401,
+  ERR_OIDC_INVALID_RESPONSE: 401,
+  ERR_OIDC_GRANT_REFUSED: 401,
+  ERR_OIDC_OP_UNAVAILABLE: 502,
+  ERR_OIDC_OP_TIMEOUT: 504,
+  ERR_OIDC_LOGIN_REFUSED: 401,
+  ERR_OIDC_UNAUTHENTICATED: 401,
+  ERR_OIDC_INVALID_TOKEN: 401,
+  ERR_OIDC_INSUFFICIENT_SCOPE: 403,
+  ERR_OIDC_FORBIDDEN: 403,
+  ERR_OIDC_SESSION_STORE_UNAVAILABLE: 503,
+});

@@ -1,0 +1,177 @@
+import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import type { OidcCredentialKind } from '../decorators/auth-methods.decorator.js';
+import type { ClaimCheck } from '../decorators/roles.decorator.js';
+import { toHttpException } from '../errors/oidc-http.js';
+import { OidcError } from '../errors/oidc.error.js';
+import {
+  requestHeader,
+  requestMethod,
+  requestPathAndQuery,
+  setResponseHeader,
+  type PlatformRequest,
+  type PlatformResponse,
+} from '../http/http-adapter.js';
+import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
+import { sanitizeReturnTo } from '../login/return-to.js';
+import {
+  AUTH_METHODS_KEY,
+  CLAIM_CHECKS_KEY,
+  IS_PUBLIC_KEY,
+  NO_LOGIN_REDIRECT_KEY,
+  OIDC_OPTIONS,
+  ROLES_KEY,
+  SCOPES_KEY,
+} from '../oidc.constants.js';
+import { OidcSessionService } from '../session/oidc-session.service.js';
+import { sessionUser } from '../session/session-user.js';
+
+const ALL_METHODS: readonly OidcCredentialKind[] = ['session', 'bearer'];
+
+/**
+ * Authenticates with the `Authorization` header (Bearer/DPoP) when there is one, otherwise with the
+ * session cookie; then enforces `@Scopes()`, `@Roles()` and `@RequireClaims()`.
+ *
+ * - No or invalid credentials: 401 with `WWW-Authenticate` (RFC 6750 §3).
+ * - A browser navigation (GET/HEAD, `Accept: text/html`, no `Authorization`, route not bearer-only)
+ *   without a session: 302 to the login route with `returnTo`.
+ * - Missing scope: 403 `insufficient_scope`; missing role or failed claim check: 403.
+ *
+ * Subclass it and override the protected hooks to change a decision.
+ *
+ * @example
+ * ```ts
+ * @UseGuards(OidcGuard) @Controller('profile') export class ProfileController { … }
+ * ```
+ */
+@Injectable()
+export class OidcGuard implements CanActivate {
+  protected readonly logger = new Logger('OidcGuard');
+
+  constructor(
+    protected readonly reflector: Reflector,
+    @Inject(OIDC_OPTIONS) protected readonly options: ResolvedOidcOptions,
+    protected readonly sessions: OidcSessionService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const http = context.switchToHttp();
+    const req = http.getRequest<PlatformRequest>();
+    const res = http.getResponse<PlatformResponse>();
+    const targets = [context.getHandler(), context.getClass()];
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) ?? false;
+    const methods = this.reflector.getAllAndOverride<OidcCredentialKind[]>(AUTH_METHODS_KEY, targets) ?? ALL_METHODS;
+
+    try {
+      const authenticated = await this.authenticate(req, res, methods);
+      if (!authenticated) {
+        if (isPublic) return true;
+        const noRedirect = this.reflector.getAllAndOverride<boolean>(NO_LOGIN_REDIRECT_KEY, targets) ?? false;
+        if (!noRedirect && this.isBrowserNavigation(req, methods)) throw this.redirectToLogin(req, res);
+        throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
+      }
+      setOidcContext(req, authenticated);
+      if (!isPublic) this.authorize(authenticated, targets);
+      return true;
+    } catch (err) {
+      if (err instanceof HttpException) throw err;
+      if (err instanceof OidcError) {
+        if (isPublic && (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_UNAUTHENTICATED')) return true;
+        const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
+        throw toHttpException(err, res, this.realm(), { scope });
+      }
+      throw err;
+    }
+  }
+
+  /** Resolves the request's credentials to a user, or undefined when it carries none. */
+  protected async authenticate(
+    req: PlatformRequest,
+    res: PlatformResponse,
+    methods: readonly OidcCredentialKind[],
+  ): Promise<OidcRequestContext | undefined> {
+    const authorization = requestHeader(req, 'authorization');
+    if (authorization !== undefined) {
+      if (!methods.includes('bearer')) {
+        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'This route does not accept an Authorization header; use the session.');
+      }
+      return this.authenticateBearer(req, res, authorization);
+    }
+    if (!methods.includes('session')) return undefined;
+    const session = await this.sessions.get(req, res);
+    if (!session) return undefined;
+    // SE-08: responses that carry a user's data must not be stored by shared caches.
+    setResponseHeader(res, 'cache-control', 'no-store');
+    return { user: sessionUser(session, this.options), accessToken: session.payload.accessToken };
+  }
+
+  /** Bearer/DPoP authentication; enabled with the `bearer` option. */
+  protected async authenticateBearer(
+    _req: PlatformRequest,
+    _res: PlatformResponse,
+    _authorization: string,
+  ): Promise<OidcRequestContext | undefined> {
+    throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'Bearer tokens are not accepted: the `bearer` option is not configured.');
+  }
+
+  /** Enforces `@Scopes()` (all), `@Roles()` (any) and `@RequireClaims()`. */
+  protected authorize(context: OidcRequestContext, targets: Parameters<Reflector['getAllAndOverride']>[1]): void {
+    const { user } = context;
+    const scopes = this.requiredScopes(targets);
+    if (scopes.some((s) => !user.scopes.includes(s))) {
+      throw new OidcError('ERR_OIDC_INSUFFICIENT_SCOPE', `This route needs the scope(s): ${scopes.join(' ')}.`);
+    }
+    const roles = this.reflector.getAllAndOverride<string[]>(ROLES_KEY, targets);
+    if (roles?.length && !roles.some((r) => user.roles.includes(r))) {
+      throw new OidcError('ERR_OIDC_FORBIDDEN', 'A required role is missing.');
+    }
+    const check = this.reflector.getAllAndOverride<ClaimCheck>(CLAIM_CHECKS_KEY, targets);
+    if (check && !check(user.claims)) {
+      throw new OidcError('ERR_OIDC_FORBIDDEN', 'A required claim is missing or has the wrong value.');
+    }
+  }
+
+  /** API.md §3: GET/HEAD, `Accept` includes text/html, no Authorization header, route not bearer-only. */
+  protected isBrowserNavigation(req: PlatformRequest, methods: readonly OidcCredentialKind[]): boolean {
+    const method = requestMethod(req);
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    if (!methods.includes('session') || this.options.routePrefix === false) return false;
+    if (requestHeader(req, 'authorization') !== undefined) return false;
+    return (requestHeader(req, 'accept') ?? '').toLowerCase().includes('text/html');
+  }
+
+  private redirectToLogin(req: PlatformRequest, res: PlatformResponse): HttpException {
+    const loginUrl = new URL(this.options.redirectUri.replace(/\/callback$/, '/login'));
+    // SE-09: `GET //evil.example` on a catch-all must not become an open redirect.
+    loginUrl.searchParams.set('returnTo', sanitizeReturnTo(requestPathAndQuery(req)));
+    setResponseHeader(res, 'location', loginUrl.href);
+    setResponseHeader(res, 'cache-control', 'no-store');
+    return new HttpException({ statusCode: 302, message: 'Login required; redirecting.' }, 302);
+  }
+
+  private requiredScopes(targets: Parameters<Reflector['getAllAndOverride']>[1]): string[] {
+    return this.reflector.getAllAndOverride<string[]>(SCOPES_KEY, targets) ?? [];
+  }
+
+  protected realm(): string {
+    return this.options.baseUrl.host;
+  }
+}
+
+/**
+ * Registered as `APP_GUARD` by the module: applies {@link OidcGuard} to every route when the
+ * `globalGuard` option is on, and lets everything through otherwise.
+ */
+@Injectable()
+export class OidcGlobalGuard implements CanActivate {
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    private readonly guard: OidcGuard,
+  ) {}
+
+  canActivate(context: ExecutionContext): Promise<boolean> | boolean {
+    return this.options.globalGuard ? this.guard.canActivate(context) : true;
+  }
+}

@@ -1,0 +1,153 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseCookieHeader } from './cookies.js';
+
+/**
+ * The platform seam: the only place that touches Express or Fastify request/response objects.
+ * Express passes `req`/`res` (node's IncomingMessage/ServerResponse with extras); Fastify passes
+ * `FastifyRequest`/`FastifyReply`, which wrap them (`.raw`).
+ */
+export type PlatformRequest = object;
+export type PlatformResponse = object;
+
+interface FastifyReplyLike {
+  raw: ServerResponse;
+  code(status: number): FastifyReplyLike;
+  header(name: string, value: string | string[]): FastifyReplyLike;
+  getHeader(name: string): string | string[] | number | undefined;
+  send(body?: unknown): unknown;
+  sent: boolean;
+}
+
+interface ExpressResponseLike extends ServerResponse {
+  status(code: number): ExpressResponseLike;
+  send(body?: unknown): unknown;
+}
+
+const COOKIES = Symbol('nestjs-oidc.cookies');
+
+function isFastifyReply(res: PlatformResponse): res is FastifyReplyLike {
+  return typeof (res as FastifyReplyLike).code === 'function' && 'raw' in res;
+}
+
+function rawRequest(req: PlatformRequest): IncomingMessage {
+  const raw = (req as { raw?: IncomingMessage }).raw;
+  return raw && typeof raw === 'object' && 'headers' in raw ? raw : (req as IncomingMessage);
+}
+
+/** Upper-case HTTP method. */
+export function requestMethod(req: PlatformRequest): string {
+  return (rawRequest(req).method ?? 'GET').toUpperCase();
+}
+
+/** Path and query as the client sent them (before any framework rewriting). */
+export function requestPathAndQuery(req: PlatformRequest): string {
+  const express = (req as { originalUrl?: string }).originalUrl;
+  return express ?? rawRequest(req).url ?? '/';
+}
+
+/** Query parameters from the raw URL, keeping repeated names (so duplicates can be refused). */
+export function requestQuery(req: PlatformRequest): URLSearchParams {
+  const url = requestPathAndQuery(req);
+  const q = url.indexOf('?');
+  return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+}
+
+/** A request header (first value). */
+export function requestHeader(req: PlatformRequest, name: string): string | undefined {
+  const value = rawRequest(req).headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Every raw occurrence of a header, in order (node joins most repeated headers; rawHeaders keeps them apart). */
+export function requestHeaderAll(req: PlatformRequest, name: string): string[] {
+  const raw = rawRequest(req).rawHeaders;
+  const lower = name.toLowerCase();
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) out.push(raw[i + 1]!);
+  return out;
+}
+
+/** Parsed cookies of the request, parsed once per request. */
+export function requestCookies(req: PlatformRequest): Map<string, string> {
+  const holder = req as { [COOKIES]?: Map<string, string> };
+  return (holder[COOKIES] ??= parseCookieHeader(requestHeader(req, 'cookie')));
+}
+
+/** Largest form body read when the platform did not parse it (the platforms' own parsers cap it too). */
+const MAX_FORM_BODY = 64 * 1024;
+
+/** The url-encoded form body as pairs (repeated names kept). Uses the platform's parse when present. */
+export async function requestForm(req: PlatformRequest): Promise<URLSearchParams | undefined> {
+  const contentType = (requestHeader(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/x-www-form-urlencoded') return undefined;
+  const body = (req as { body?: unknown }).body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return new URLSearchParams(body.toString());
+  if (body && typeof body === 'object') {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      for (const item of Array.isArray(v) ? v : [v]) params.append(k, typeof item === 'string' ? item : JSON.stringify(item));
+    }
+    return params;
+  }
+  const raw = rawRequest(req);
+  if (raw.readableEnded) return new URLSearchParams();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of raw) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_FORM_BODY) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** Sets a response header (replacing). */
+export function setResponseHeader(res: PlatformResponse, name: string, value: string): void {
+  if (isFastifyReply(res)) res.header(name, value);
+  else (res as ServerResponse).setHeader(name, value);
+}
+
+/** Appends one Set-Cookie header, keeping any set before. */
+export function appendSetCookie(res: PlatformResponse, cookie: string): void {
+  if (isFastifyReply(res)) {
+    // Fastify's reply.header() appends set-cookie values to the ones already set.
+    res.header('set-cookie', cookie);
+    return;
+  }
+  const node = res as ServerResponse;
+  const existing = node.getHeader('set-cookie');
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+  node.setHeader('set-cookie', [...list, cookie]);
+}
+
+/** Sends a complete response. */
+export function sendResponse(
+  res: PlatformResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  if (isFastifyReply(res)) {
+    res.code(status);
+    for (const [k, v] of Object.entries(headers)) res.header(k, v);
+    void res.send(body);
+    return;
+  }
+  const express = res as ExpressResponseLike;
+  for (const [k, v] of Object.entries(headers)) express.setHeader(k, v);
+  express.status(status).send(body);
+}
+
+/** 302 (or another 3xx) to `location`. */
+export function sendRedirect(res: PlatformResponse, location: string, status = 302, headers: Record<string, string> = {}): void {
+  sendResponse(res, status, '', { ...headers, location });
+}
+
+/** Whether the request carries the platform's `user` (Passport-compatible). */
+export function setRequestUser(req: PlatformRequest, user: unknown): void {
+  (req as { user?: unknown }).user = user;
+}
+
+export function getRequestUser<T>(req: PlatformRequest): T | undefined {
+  return (req as { user?: T }).user;
+}

@@ -1,0 +1,31 @@
+export { OidcModule } from './oidc.module.js';
+export type {
+  AfterCallbackContext,
+  AfterCallbackHook,
+  ClientAuthMethod,
+  OidcBearerOptions,
+  OidcLogoutOptions,
+  OidcModuleExtras,
+  OidcModuleOptions,
+  OidcSessionOptions,
+} from './config/oidc-options.interface.js';
+export type { ResolvedOidcOptions } from './config/resolve-oidc-options.js';
+export { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from './oidc.constants.js';
+export { OidcError, OIDC_ERROR_CODES, type OidcErrorCode } from './errors/oidc.error.js';
+export { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
+export { OidcSessionService } from './session/oidc-session.service.js';
+export { OidcTokenService } from './tokens/oidc-token.service.js';
+export { OidcGuard } from './guards/oidc.guard.js';
+export { MemorySessionStore, type MemorySessionStoreOptions } from './session/memory-session.store.js';
+export type { OidcSessionData, OidcSessionStore } from './session/session-store.interface.js';
+export { IdTokenClaims } from './claims/id-token-claims.js';
+export { UserInfoClaims } from './claims/userinfo-claims.js';
+export { AccessTokenClaims } from './claims/access-token-claims.js';
+export { LogoutTokenClaims } from './claims/logout-token-claims.js';
+export { ProviderMetadata } from './claims/provider-metadata.js';
+export type { OidcUser, OidcAuthMethod } from './user/oidc-user.js';
+export { Public } from './decorators/public.decorator.js';
+export { AuthMethods, type OidcCredentialKind } from './decorators/auth-methods.decorator.js';
+export { Scopes } from './decorators/scopes.decorator.js';
+export { Roles, RequireClaims, type ClaimCheck } from './decorators/roles.decorator.js';
+export { CurrentUser, IdToken, UserInfo, AccessToken } from './decorators/user.decorators.js';

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { serializeCookie } from '../http/cookies.js';
+import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import type { SessionCrypto } from '../session/session-crypto.js';
+
+/** One login in progress: what the callback needs to finish it (RFC 9700 §2.1.1, "transaction-specific"). */
+export interface LoginTransaction {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+  /** epoch seconds */
+  createdAt: number;
+  maxAge?: number;
+}
+
+/** SE-11: at most this many logins in progress per browser; the oldest is dropped beyond it. */
+const MAX_TRANSACTIONS = 5;
+
+/**
+ * Login transactions live in the browser, one sealed (AES-GCM) HttpOnly cookie per transaction, named
+ * after a hash of its `state`: two tabs logging in at once both finish (LF-09), and any instance can
+ * finish a login another instance started. Each cookie is scoped to the routes' path and expires with
+ * the transaction.
+ */
+export class LoginTransactions {
+  private readonly prefix: string;
+  private readonly path: string;
+
+  constructor(
+    private readonly options: ResolvedOidcOptions,
+    private readonly crypto: SessionCrypto,
+  ) {
+    this.prefix = `${options.session.cookieName}.tx.`;
+    this.path = new URL(options.redirectUri).pathname.replace(/\/callback$/, '') || '/';
+  }
+
+  private cookieName(state: string): string {
+    return this.prefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
+  }
+
+  private aad(state: string): string {
+    return `login-transaction:${state}`;
+  }
+
+  /** Stores a new transaction, evicting the oldest beyond {@link MAX_TRANSACTIONS}. */
+  async save(req: PlatformRequest, res: PlatformResponse, tx: LoginTransaction): Promise<void> {
+    const existing = [...requestCookies(req)].filter(([name]) => name.startsWith(this.prefix));
+    if (existing.length >= MAX_TRANSACTIONS) {
+      const aged = await Promise.all(
+        existing.map(async ([name, value]) => {
+          const open = await this.crypto.open<LoginTransaction>(value, this.aadFromAnyState(value));
+          return { name, createdAt: open?.createdAt ?? 0 };
+        }),
+      );
+      aged.sort((a, b) => a.createdAt - b.createdAt);
+      for (const { name } of aged.slice(0, existing.length - MAX_TRANSACTIONS + 1)) this.clear(res, name);
+    }
+    const sealed = await this.crypto.seal(tx, this.aad(tx.state));
+    appendSetCookie(res, serializeCookie(this.cookieName(tx.state), sealed, this.attributes(this.options.transactionTtl)));
+  }
+
+  /** The transaction for `state`, if this browser started it and it has not been tampered with. Always clears it. */
+  async take(req: PlatformRequest, res: PlatformResponse, state: string): Promise<LoginTransaction | undefined> {
+    const name = this.cookieName(state);
+    const value = requestCookies(req).get(name);
+    if (value === undefined) return undefined;
+    this.clear(res, name);
+    const tx = await this.crypto.open<LoginTransaction>(value, this.aad(state));
+    // RFC 9700 §4.7.1: state is compared as sealed, so it can neither be swapped nor altered.
+    return tx && tx.state === state ? tx : undefined;
+  }
+
+  /** Eviction only needs `createdAt`; the sealed header names its context, checked again on opening. */
+  private aadFromAnyState(sealed: string): string {
+    try {
+      const { ctx } = decodeProtectedHeader(sealed) as { ctx?: unknown };
+      return typeof ctx === 'string' ? ctx : '';
+    } catch {
+      return '';
+    }
+  }
+
+  private clear(res: PlatformResponse, name: string): void {
+    appendSetCookie(res, serializeCookie(name, '', this.attributes(0)));
+  }
+
+  private attributes(maxAge: number) {
+    const { cookie } = this.options.session;
+    // A form_post callback is a cross-site POST: only a SameSite=None cookie comes along with it.
+    const formPost = this.options.authorizationParams.response_mode === 'form_post';
+    return {
+      httpOnly: true,
+      secure: cookie.secure || formPost,
+      sameSite: formPost ? ('none' as const) : ('lax' as const),
+      path: this.path,
+      maxAge,
+    };
+  }
+}

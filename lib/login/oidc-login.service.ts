@@ -1,0 +1,204 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import * as client from 'openid-client';
+import { toClaims } from '../claims/claims.validation.js';
+import { IdTokenClaims } from '../claims/id-token-claims.js';
+import { UserInfoClaims } from '../claims/userinfo-claims.js';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
+import { classifyOpError } from '../errors/classify-op-error.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { requestForm, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
+import { readScopes } from '../user/oidc-user.js';
+import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
+import { sanitizeReturnTo } from './return-to.js';
+
+/** Authorization response parameters that must appear at most once (LF-03c). */
+const SINGLE_VALUED = ['state', 'code', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
+/** RS-06: authorization response values larger than this are not from a real OP. */
+const MAX_PARAM_LENGTH = 4096;
+
+/**
+ * The browser login: authorization code flow with PKCE S256, `state` and `nonce` (OIDC Core §3.1,
+ * RFC 9700 §2.1.1), and the callback that validates the response and starts a session.
+ */
+@Injectable()
+export class OidcLoginService {
+  private readonly logger = new Logger('OidcLogin');
+  private readonly transactions: LoginTransactions;
+
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    private readonly discovery: OidcDiscoveryService,
+    private readonly sessions: OidcSessionService,
+  ) {
+    this.transactions = new LoginTransactions(options, sessions.crypto);
+  }
+
+  private now(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  /**
+   * Starts a login: stores a fresh transaction in the browser and returns the OP's authorization URL.
+   * `returnTo` is kept only when it is a same-origin relative path.
+   */
+  async buildAuthorizationUrl(
+    req: PlatformRequest,
+    res: PlatformResponse,
+    returnTo: unknown,
+    extraParams: Record<string, string> = {},
+  ): Promise<URL> {
+    const config = await this.discovery.getConfiguration();
+    // RFC 9700 §2.1.1 and §4.8: PKCE S256 always, even when the OP's metadata does not list it.
+    const codeVerifier = client.randomPKCECodeVerifier();
+    const tx: LoginTransaction = {
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      codeVerifier,
+      returnTo: sanitizeReturnTo(returnTo),
+      createdAt: this.now(),
+    };
+    const params: Record<string, string> = {
+      ...this.options.authorizationParams,
+      ...extraParams,
+      redirect_uri: this.options.redirectUri,
+      response_type: 'code',
+      scope: this.options.scope,
+      state: tx.state,
+      nonce: tx.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+    };
+    if (params.max_age !== undefined) {
+      const maxAge = Number(params.max_age);
+      if (Number.isInteger(maxAge) && maxAge >= 0) tx.maxAge = maxAge;
+    }
+    let url: URL;
+    try {
+      url =
+        this.options.pushedAuthorizationRequests && config.serverMetadata().pushed_authorization_request_endpoint
+          ? await client.buildAuthorizationUrlWithPAR(config, params)
+          : client.buildAuthorizationUrl(config, params);
+    } catch (err) {
+      throw classifyOpError(err, 'the pushed authorization request');
+    }
+    await this.transactions.save(req, res, tx);
+    return url;
+  }
+
+  /**
+   * Finishes a login: validates the authorization response against this browser's transaction, redeems
+   * the code, validates the ID token (and userinfo), runs `afterCallback`, and starts a new session.
+   * Resolves to the same-origin URL to send the browser to.
+   */
+  async handleCallback(req: PlatformRequest, res: PlatformResponse): Promise<{ returnTo: string; session: LoadedSession }> {
+    const params = await this.callbackParameters(req);
+    const state = params.get('state');
+    if (!state) {
+      throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The callback carries no `state`; start the login again.');
+    }
+    // LF-02, LF-03, LF-08: the transaction must be this browser's, unaltered and fresh — before any call to the OP.
+    const tx = await this.transactions.take(req, res, state);
+    if (!tx) {
+      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'No login in progress matches this callback (unknown, already used or from another browser); start the login again.');
+    }
+    if (this.now() - tx.createdAt > this.options.transactionTtl) {
+      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'The login took too long and has expired; start the login again.');
+    }
+
+    const config = await this.discovery.getConfiguration();
+    const currentUrl = new URL(this.options.redirectUri);
+    currentUrl.search = params.toString();
+
+    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    try {
+      // RFC 9207 (iss), state, PKCE, then OIDC Core §3.1.3.7: signature (pinned alg), iss, aud, azp, exp, iat, nonce, auth_time.
+      tokens = await client.authorizationCodeGrant(config, currentUrl, {
+        pkceCodeVerifier: tx.codeVerifier,
+        expectedState: tx.state,
+        expectedNonce: tx.nonce,
+        idTokenExpected: true,
+        maxAge: tx.maxAge,
+      });
+    } catch (err) {
+      throw classifyOpError(err, 'the authorization code grant');
+    }
+
+    const idTokenClaims = toClaims(IdTokenClaims, tokens.claims(), 'The ID token');
+    this.checkIssuedAt(idTokenClaims, tx);
+
+    let userinfo: UserInfoClaims | undefined;
+    if (this.options.fetchUserinfo && config.serverMetadata().userinfo_endpoint) {
+      try {
+        // OIDC Core §5.3.4: the userinfo `sub` must equal the ID token's, or the response is discarded.
+        const body = await client.fetchUserInfo(config, tokens.access_token, idTokenClaims.sub);
+        userinfo = toClaims(UserInfoClaims, body, 'The userinfo response');
+      } catch (err) {
+        throw classifyOpError(err, 'the userinfo request');
+      }
+    }
+
+    const scopes = readScopes(tokens.scope ?? this.options.scope);
+    let extraClaims: Record<string, unknown> | undefined;
+    if (this.options.afterCallback) {
+      try {
+        const result = await this.options.afterCallback({ idToken: idTokenClaims, userinfo, scopes, req });
+        if (result && typeof result === 'object') extraClaims = result;
+      } catch (err) {
+        if (err instanceof HttpException) throw err;
+        throw new OidcError('ERR_OIDC_LOGIN_REFUSED', 'The application refused this login.', { cause: err });
+      }
+    }
+
+    const now = this.now();
+    const session = await this.sessions.create(req, res, {
+      iss: idTokenClaims.iss,
+      sub: idTokenClaims.sub,
+      sid: idTokenClaims.sid,
+      idToken: tokens.id_token,
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      tokenType: tokens.token_type,
+      accessTokenExpiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in : undefined,
+      scope: tokens.scope ?? this.options.scope,
+      idTokenClaims: { ...idTokenClaims },
+      userinfo: userinfo && { ...userinfo },
+      extraClaims,
+    });
+    this.logger.log(`Login of subject ${idTokenClaims.sub} completed.`);
+    return { returnTo: new URL(tx.returnTo, this.options.baseUrl.origin).href, session };
+  }
+
+  /**
+   * OIDC Core §3.1.3.7 step 10 leaves `iat` checks to the RP: an ID token issued in the future, or before
+   * this login started, is a replay or a broken clock (LF-14 e, f).
+   */
+  private checkIssuedAt(claims: IdTokenClaims, tx: LoginTransaction): void {
+    const tolerance = this.options.clockTolerance;
+    if (claims.iat > this.now() + tolerance || claims.iat < tx.createdAt - tolerance) {
+      throw new OidcError('ERR_OIDC_INVALID_RESPONSE', 'The ID token was not issued during this login ("iat" out of range).');
+    }
+  }
+
+  /** Query (GET) or form (POST, response_mode=form_post) parameters, each at most once and bounded. */
+  private async callbackParameters(req: PlatformRequest): Promise<URLSearchParams> {
+    const params = requestMethod(req) === 'POST' ? await requestForm(req) : requestQuery(req);
+    if (!params) {
+      throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The callback POST must be application/x-www-form-urlencoded.');
+    }
+    for (const name of SINGLE_VALUED) {
+      if (params.getAll(name).length > 1) {
+        throw new OidcError('ERR_OIDC_INVALID_REQUEST', `The callback parameter "${name}" appears more than once.`);
+      }
+    }
+    for (const [, value] of params) {
+      if (value.length > MAX_PARAM_LENGTH) {
+        throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'A callback parameter is too long.');
+      }
+    }
+    return params;
+  }
+}

@@ -1,0 +1,78 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { OidcModuleExtras, OidcModuleOptions } from './config/oidc-options.interface.js';
+import { resolveOidcOptions } from './config/resolve-oidc-options.js';
+import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
+import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
+import { OidcLoginService } from './login/oidc-login.service.js';
+import { OidcLogoutService } from './logout/oidc-logout.service.js';
+import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, systemClock } from './oidc.constants.js';
+import {
+  OIDC_ASYNC_OPTIONS_TYPE,
+  OIDC_MODULE_OPTIONS,
+  OIDC_OPTIONS_TYPE,
+  OidcConfigurableModule,
+} from './oidc.module-definition.js';
+import { createAuthController } from './routes/oidc-auth.controller.js';
+import { OidcSessionService } from './session/oidc-session.service.js';
+import { OidcTokenService } from './tokens/oidc-token.service.js';
+
+const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenService, OidcGuard] as const;
+
+/**
+ * OpenID Connect for NestJS: browser login with server-side sessions, logout, and a guard that accepts
+ * the session or a Bearer/DPoP access token.
+ *
+ * @example
+ * ```ts
+ * OidcModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({
+ *     issuer: config.getOrThrow('OIDC_ISSUER'),
+ *     clientId: config.getOrThrow('OIDC_CLIENT_ID'),
+ *     clientSecret: config.get('OIDC_CLIENT_SECRET'),
+ *     baseUrl: 'https://app.example.com',
+ *     session: { secret: config.getOrThrow('SESSION_SECRET') },
+ *   }),
+ * })
+ * ```
+ */
+@Module({})
+export class OidcModule extends OidcConfigurableModule {
+  /** Registers the module with options given now. */
+  static override forRoot(options: typeof OIDC_OPTIONS_TYPE): DynamicModule {
+    return OidcModule.complete(super.forRoot(options), options);
+  }
+
+  /** Registers the module with options from `useFactory`, `useClass` or `useExisting`. */
+  static override forRootAsync(options: typeof OIDC_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return OidcModule.complete(super.forRootAsync(options), options);
+  }
+
+  private static complete(definition: DynamicModule, extras: OidcModuleExtras): DynamicModule {
+    const routes = extras.routes ?? { prefix: 'auth' };
+    const providers: Provider[] = [
+      ...(definition.providers ?? []),
+      { provide: OIDC_EXTRAS, useValue: Object.freeze({ isGlobal: extras.isGlobal ?? true, routes }) },
+      {
+        provide: OIDC_OPTIONS,
+        inject: [OIDC_MODULE_OPTIONS, OIDC_EXTRAS],
+        useFactory: (raw: OidcModuleOptions, x: OidcModuleExtras) => resolveOidcOptions(raw, x),
+      },
+      { provide: OIDC_CLOCK, useValue: systemClock },
+      ...PUBLIC_PROVIDERS,
+      OidcLoginService,
+      OidcLogoutService,
+      OidcGlobalGuard,
+      { provide: APP_GUARD, useExisting: OidcGlobalGuard },
+    ];
+    const prefix = routes === false ? undefined : (routes.prefix ?? 'auth').replace(/^\/+|\/+$/g, '');
+    return {
+      ...definition,
+      providers,
+      controllers: prefix === undefined ? [] : [createAuthController(prefix)],
+      exports: [...PUBLIC_PROVIDERS, OIDC_OPTIONS, OIDC_CLOCK],
+    };
+  }
+}

@@ -1,0 +1,126 @@
+import { Controller, Get, HttpException, Logger, Post, Req, Res, SetMetadata, UseGuards, type Type } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { Public } from '../decorators/public.decorator.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { requestHeader, requestQuery, sendRedirect, sendResponse, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { getOidcContext } from '../http/request-context.js';
+import { OidcGuard } from '../guards/oidc.guard.js';
+import { OidcLoginService } from '../login/oidc-login.service.js';
+import { OidcLogoutService } from '../logout/oidc-logout.service.js';
+import { NO_LOGIN_REDIRECT_KEY, OIDC_OPTIONS } from '../oidc.constants.js';
+import { NO_STORE_HEADERS, sendErrorPage } from './error-page.js';
+
+/**
+ * The built-in routes (`/auth/*` by default): login, callback, logout and me. Mounted under the
+ * `routes.prefix` extra; `routes: false` mounts none.
+ */
+export class OidcAuthController {
+  private readonly logger = new Logger('OidcRoutes');
+
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    private readonly login: OidcLoginService,
+    private readonly logoutService: OidcLogoutService,
+  ) {}
+
+  /** `GET /auth/login?returnTo=/path` → 302 to the OP's authorization endpoint. */
+  @Public()
+  @Get('login')
+  async startLogin(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    try {
+      const query = requestQuery(req);
+      const url = await this.login.buildAuthorizationUrl(req, res, query.get('returnTo') ?? undefined);
+      sendRedirect(res, url.href, 302, NO_STORE_HEADERS);
+    } catch (err) {
+      this.fail(res, err, 'login');
+    }
+  }
+
+  /** `GET|POST /auth/callback`: validates the authorization response, starts a session, 302 to returnTo. */
+  @Public()
+  @Get('callback')
+  async callbackGet(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    await this.callback(req, res);
+  }
+
+  @Public()
+  @Post('callback')
+  async callbackPost(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    await this.callback(req, res);
+  }
+
+  private async callback(req: PlatformRequest, res: PlatformResponse): Promise<void> {
+    try {
+      const { returnTo } = await this.login.handleCallback(req, res);
+      sendRedirect(res, returnTo, 302, NO_STORE_HEADERS);
+    } catch (err) {
+      this.fail(res, err, 'callback', this.loginPath());
+    }
+  }
+
+  /** `POST /auth/logout` (recommended) and `GET /auth/logout`: ends the session, then the OP's logout. */
+  @Public()
+  @Post('logout')
+  async logoutPost(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    await this.logout(req, res);
+  }
+
+  @Public()
+  @Get('logout')
+  async logoutGet(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    // LO-16: a cross-site GET (a link or image on another site) must not log the user out.
+    if (requestHeader(req, 'sec-fetch-site') === 'cross-site') {
+      sendErrorPage(res, new OidcError('ERR_OIDC_INVALID_REQUEST', 'Logout must be started from this site (use POST).'));
+      return;
+    }
+    await this.logout(req, res);
+  }
+
+  private async logout(req: PlatformRequest, res: PlatformResponse): Promise<void> {
+    try {
+      const location = await this.logoutService.logout(req, res);
+      sendRedirect(res, location, 302, NO_STORE_HEADERS);
+    } catch (err) {
+      this.fail(res, err, 'logout');
+    }
+  }
+
+  /** `GET /auth/me`: the current {@link OidcUser} as JSON (never raw tokens); 401 without one. */
+  @UseGuards(OidcGuard)
+  @SetMetadata(NO_LOGIN_REDIRECT_KEY, true)
+  @Get('me')
+  me(@Req() req: PlatformRequest, @Res() res: PlatformResponse): void {
+    const user = getOidcContext(req)!.user;
+    sendResponse(res, 200, JSON.stringify(user), { ...NO_STORE_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+  }
+
+  private loginPath(): string {
+    return new URL(this.options.redirectUri.replace(/\/callback$/, '/login')).pathname;
+  }
+
+  private fail(res: PlatformResponse, err: unknown, step: string, retryUrl?: string): void {
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      sendResponse(res, status, JSON.stringify({ statusCode: status, message: err.message }), {
+        ...NO_STORE_HEADERS,
+        'content-type': 'application/json; charset=utf-8',
+      });
+      return;
+    }
+    const oidcError =
+      err instanceof OidcError
+        ? err
+        : new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'Something went wrong while signing in; try again.', { cause: err });
+    if (!(err instanceof OidcError)) this.logger.error(`Unexpected failure at ${step}: ${(err as Error)?.stack ?? String(err)}`);
+    else this.logger.warn(`${step} failed: ${oidcError.code}: ${oidcError.message}`);
+    sendErrorPage(res, oidcError, retryUrl);
+  }
+}
+
+/** The controller class mounted at `prefix` (one per module registration). */
+export function createAuthController(prefix: string): Type<OidcAuthController> {
+  class MountedOidcAuthController extends OidcAuthController {}
+  Controller(prefix)(MountedOidcAuthController);
+  return MountedOidcAuthController;
+}

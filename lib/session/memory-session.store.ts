@@ -1,0 +1,109 @@
+import type { OidcSessionData, OidcSessionStore } from './session-store.interface.js';
+
+/** Options of {@link MemorySessionStore}. */
+export interface MemorySessionStoreOptions {
+  /** Most sessions kept; the least recently used is dropped beyond it. @default 10000 */
+  maxEntries?: number;
+}
+
+interface Entry {
+  data: OidcSessionData;
+  /** epoch ms */
+  expiresAt: number;
+}
+
+/**
+ * The default session store: in-process, bounded (least recently used dropped first), expiring.
+ * Right for one instance; use `RedisSessionStore` when several instances share sessions.
+ *
+ * @example
+ * ```ts
+ * session: { secret, store: new MemorySessionStore({ maxEntries: 50_000 }) }
+ * ```
+ */
+export class MemorySessionStore implements OidcSessionStore {
+  private readonly entries = new Map<string, Entry>();
+  /** `${iss}\n${sid|sub}` → ids, so destroyBy is O(matches), not a scan. */
+  private readonly bySid = new Map<string, Set<string>>();
+  private readonly bySub = new Map<string, Set<string>>();
+  private readonly maxEntries: number;
+
+  constructor(options: MemorySessionStoreOptions = {}) {
+    const max = options.maxEntries ?? 10_000;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new TypeError('MemorySessionStore: `maxEntries` must be a positive integer.');
+    }
+    this.maxEntries = max;
+  }
+
+  /** Number of live entries (expired ones may linger until touched or evicted). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async get(id: string): Promise<OidcSessionData | undefined> {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.remove(id, entry);
+      return undefined;
+    }
+    // Refresh recency: Map iteration order is insertion order, so re-inserting makes it the newest.
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    return entry.data;
+  }
+
+  async set(id: string, data: OidcSessionData, ttlSeconds: number): Promise<void> {
+    const previous = this.entries.get(id);
+    if (previous) this.remove(id, previous);
+    this.entries.set(id, { data, expiresAt: Date.now() + ttlSeconds * 1000 });
+    index(this.bySub, `${data.iss}\n${data.sub}`, id);
+    if (data.sid) index(this.bySid, `${data.iss}\n${data.sid}`, id);
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.remove(oldest, this.entries.get(oldest)!);
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry) this.remove(id, entry);
+  }
+
+  async destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number> {
+    let ids: Set<string> | undefined;
+    if (filter.sid !== undefined) ids = this.bySid.get(`${filter.iss}\n${filter.sid}`);
+    else if (filter.sub !== undefined) ids = this.bySub.get(`${filter.iss}\n${filter.sub}`);
+    else return 0;
+    let count = 0;
+    for (const id of [...(ids ?? [])]) {
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      // Both given: Back-Channel Logout §2.7 — the session must match both.
+      if (filter.sid !== undefined && filter.sub !== undefined && entry.data.sub !== filter.sub) continue;
+      this.remove(id, entry);
+      count++;
+    }
+    return count;
+  }
+
+  private remove(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    unindex(this.bySub, `${entry.data.iss}\n${entry.data.sub}`, id);
+    if (entry.data.sid) unindex(this.bySid, `${entry.data.iss}\n${entry.data.sid}`, id);
+  }
+}
+
+function index(map: Map<string, Set<string>>, key: string, id: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(id);
+}
+
+function unindex(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(id);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,192 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { serializeCookie } from '../http/cookies.js';
+import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { SessionCrypto } from './session-crypto.js';
+import type { SessionPayload } from './session-payload.js';
+import type { OidcSessionData, OidcSessionStore } from './session-store.interface.js';
+
+/** A session read from the store and opened. */
+export interface LoadedSession {
+  /** Store key: hash of the cookie's session id. */
+  readonly key: string;
+  readonly data: OidcSessionData;
+  readonly payload: SessionPayload;
+}
+
+/** What a login hands over to become a session. */
+export type NewSession = Omit<SessionPayload, 'v' | 'createdAt' | 'absoluteExpiresAt'> & { iss: string; sub: string; sid?: string };
+
+const LOADED = Symbol('nestjs-oidc.session');
+/** Don't rewrite the store on every request: extend the rolling expiry at most once a minute. */
+const ROLLING_GRANULARITY = 60;
+
+/**
+ * Server-side sessions: an opaque 256-bit id in a signed HttpOnly cookie, the data sealed in the
+ * configured {@link OidcSessionStore} under a hash of that id.
+ *
+ * @example
+ * ```ts
+ * constructor(private readonly sessions: OidcSessionService) {}
+ * await this.sessions.endSessions({ iss, sub: 'alice' });
+ * ```
+ */
+@Injectable()
+export class OidcSessionService {
+  private readonly logger = new Logger('OidcSession');
+  readonly crypto: SessionCrypto;
+  private readonly store: OidcSessionStore;
+
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+  ) {
+    this.crypto = new SessionCrypto(options.session.secrets);
+    this.store = options.session.store;
+  }
+
+  private now(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  /**
+   * The current request's session, or undefined when there is none or it is invalid, expired or ended
+   * (in which case the cookie is cleared). Read once per request.
+   */
+  get(req: PlatformRequest, res?: PlatformResponse): Promise<LoadedSession | undefined> {
+    const holder = req as { [LOADED]?: Promise<LoadedSession | undefined> };
+    return (holder[LOADED] ??= this.load(req, res));
+  }
+
+  private async load(req: PlatformRequest, res?: PlatformResponse): Promise<LoadedSession | undefined> {
+    const cookie = requestCookies(req).get(this.options.session.cookieName);
+    if (!cookie) return undefined;
+    const id = this.crypto.verifyCookie(cookie);
+    const session = id === undefined ? undefined : await this.read(SessionCrypto.storeKey(id));
+    if (!session) {
+      // SE-05: a tampered, foreign or ended session cookie is anonymous, and the browser is told to drop it.
+      if (res) this.clearCookie(res);
+      return undefined;
+    }
+    await this.roll(session);
+    return session;
+  }
+
+  /** Reads and opens a session by store key; expired ones are destroyed. */
+  async read(key: string): Promise<LoadedSession | undefined> {
+    const data = await this.storeCall(() => this.store.get(key));
+    if (!data) return undefined;
+    const now = this.now();
+    const payload = data.expiresAt > now ? await this.crypto.open<SessionPayload>(data.payload, key) : undefined;
+    // SE-07: expiry is enforced from the sealed data and the store entry, not from the cookie's Max-Age.
+    if (!payload || payload.absoluteExpiresAt <= now) {
+      await this.storeCall(() => this.store.destroy(key));
+      return undefined;
+    }
+    return { key, data, payload };
+  }
+
+  private async roll(session: LoadedSession): Promise<void> {
+    const now = this.now();
+    const target = Math.min(now + this.options.session.rollingDuration, session.payload.absoluteExpiresAt);
+    if (target - session.data.expiresAt < ROLLING_GRANULARITY) return;
+    const data = { ...session.data, expiresAt: target };
+    await this.storeCall(() => this.store.set(session.key, data, target - now));
+    (session as { data: OidcSessionData }).data = data;
+  }
+
+  /**
+   * Starts a new session (always a fresh id: SE-03 session fixation) after ending the one the browser
+   * presented, if any (SE-04). Sets the session cookie.
+   */
+  async create(req: PlatformRequest, res: PlatformResponse, input: NewSession): Promise<LoadedSession> {
+    const previous = await this.get(req);
+    if (previous) await this.storeCall(() => this.store.destroy(previous.key));
+
+    const now = this.now();
+    const { iss, sub, sid, ...rest } = input;
+    const payload: SessionPayload = {
+      v: 1,
+      createdAt: now,
+      absoluteExpiresAt: now + this.options.session.absoluteDuration,
+      ...rest,
+    };
+    const id = SessionCrypto.newId();
+    const key = SessionCrypto.storeKey(id);
+    const expiresAt = Math.min(now + this.options.session.rollingDuration, payload.absoluteExpiresAt);
+    const data: OidcSessionData = { iss, sub, expiresAt, payload: await this.crypto.seal(payload, key) };
+    if (sid) data.sid = sid;
+    await this.storeCall(() => this.store.set(key, data, expiresAt - now));
+
+    const { cookie } = this.options.session;
+    appendSetCookie(
+      res,
+      serializeCookie(this.options.session.cookieName, this.crypto.signCookie(id), {
+        httpOnly: true,
+        secure: cookie.secure,
+        sameSite: cookie.sameSite,
+        path: cookie.path,
+        domain: cookie.domain,
+        // SE-01: the cookie never outlives the session's absolute lifetime.
+        maxAge: this.options.session.absoluteDuration,
+      }),
+    );
+    const session = { key, data, payload };
+    (req as { [LOADED]?: Promise<LoadedSession | undefined> })[LOADED] = Promise.resolve(session);
+    return session;
+  }
+
+  /** Replaces a session's sealed payload (after a refresh), keeping its expiry. */
+  async update(session: LoadedSession, payload: SessionPayload): Promise<LoadedSession> {
+    const now = this.now();
+    const data = { ...session.data, payload: await this.crypto.seal(payload, session.key) };
+    await this.storeCall(() => this.store.set(session.key, data, Math.max(1, data.expiresAt - now)));
+    return { key: session.key, data, payload };
+  }
+
+  /** Ends the current request's session (if any) and clears the cookie; returns what it was. */
+  async end(req: PlatformRequest, res: PlatformResponse): Promise<LoadedSession | undefined> {
+    const session = await this.get(req);
+    if (session) await this.storeCall(() => this.store.destroy(session.key));
+    (req as { [LOADED]?: Promise<LoadedSession | undefined> })[LOADED] = Promise.resolve(undefined);
+    this.clearCookie(res);
+    return session;
+  }
+
+  /** Ends a session by its store key (`OidcUser.sessionId`). */
+  async destroy(key: string): Promise<void> {
+    await this.storeCall(() => this.store.destroy(key));
+  }
+
+  /**
+   * Ends every session of `iss` matching `sid`, or else `sub` (Back-Channel Logout §2.7), in whatever
+   * store is configured — with a shared store, on every instance. Resolves to how many ended.
+   */
+  async endSessions(filter: { iss: string; sid?: string; sub?: string }): Promise<number> {
+    if (filter.sid === undefined && filter.sub === undefined) {
+      throw new TypeError('endSessions() needs `sid` or `sub`.');
+    }
+    return this.storeCall(() => this.store.destroyBy(filter));
+  }
+
+  /** Tells the browser to drop the session cookie. */
+  clearCookie(res: PlatformResponse): void {
+    const { cookie, cookieName } = this.options.session;
+    appendSetCookie(
+      res,
+      serializeCookie(cookieName, '', { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path, domain: cookie.domain, maxAge: 0 }),
+    );
+  }
+
+  /** A store failure is a 503, never "logged out" and never a 500 with a stack. */
+  private async storeCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      this.logger.error(`Session store failed: ${(err as Error)?.message ?? String(err)}`);
+      throw new OidcError('ERR_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly.', { cause: err });
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { AccessTokenClaims } from '../claims/access-token-claims.js';
+import type { IdTokenClaims } from '../claims/id-token-claims.js';
+import type { UserInfoClaims } from '../claims/userinfo-claims.js';
+
+/** How the current request was authenticated. */
+export type OidcAuthMethod = 'session' | 'bearer' | 'dpop';
+
+/** The authenticated user handed to controllers (`@CurrentUser()`), whatever the credential. */
+export interface OidcUser {
+  /** Subject identifier. */
+  sub: string;
+  /** Issuer that vouched for the subject. */
+  issuer: string;
+  authMethod: OidcAuthMethod;
+  /** Merged claims: ID token + userinfo + afterCallback additions (sessions); access-token claims (bearer). */
+  claims: Record<string, unknown>;
+  idToken?: IdTokenClaims;
+  userinfo?: UserInfoClaims;
+  accessTokenClaims?: AccessTokenClaims;
+  /** Granted scopes. */
+  scopes: string[];
+  /** Roles read with the `roles.claim` option. */
+  roles: string[];
+  /** The issuer's identity claim, where one is configured (bearer). */
+  identity?: string;
+  /** Session handle (a hash of the cookie's id; never the cookie itself). */
+  sessionId?: string;
+  /** Epoch seconds when the session or token expires. */
+  expiresAt?: number;
+}
+
+/** Reads roles from claims: a dotted path (`realm_access.roles`) or a function; always a string array. */
+export function readRoles(
+  claims: Record<string, unknown>,
+  source: string | ((claims: Record<string, unknown>) => string[]) | undefined,
+): string[] {
+  if (source === undefined) return [];
+  let value: unknown;
+  if (typeof source === 'function') {
+    value = source(claims);
+  } else {
+    value = source.split('.').reduce<unknown>((node, key) => {
+      if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+      return Object.prototype.hasOwnProperty.call(node, key) ? (node as Record<string, unknown>)[key] : undefined;
+    }, claims);
+  }
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** Scopes from a `scope` string (RFC 6749 §3.3) or an `scp` array. */
+export function readScopes(scope: unknown, scp?: unknown): string[] {
+  if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
+  if (Array.isArray(scp)) return scp.filter((v): v is string => typeof v === 'string');
+  if (typeof scp === 'string') return scp.split(' ').filter(Boolean);
+  return [];
+}

@@ -1,0 +1,107 @@
+// Packed-artifact check: builds and packs the library exactly as npm would publish it, installs the
+// tarball into a throwaway consumer, then imports it from ESM, requires it from CommonJS (Node's
+// require(esm)) and boots a tiny Nest app with it. Prints "N passed, N failed".
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const work = mkdtempSync(join(tmpdir(), 'nestjs-oidc-pack-'));
+let passed = 0;
+let failed = 0;
+
+function check(name, fn) {
+  try {
+    fn();
+    passed++;
+    console.log(`  ✓ ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(`  ✕ ${name}\n${String(err?.stderr ?? '') || err?.message}`);
+  }
+}
+
+function run(cmd, args, cwd) {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+}
+
+function installedVersion(name) {
+  return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+
+try {
+  console.log('packed artifact');
+  run('npm', ['run', 'build', '--silent'], root);
+  const tarball = run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop();
+  const files = run('tar', ['-tzf', join(work, tarball)], work).split('\n').filter(Boolean);
+
+  check('the tarball holds dist/ with declarations and no tests or sources', () => {
+    if (!files.includes('package/dist/index.js') || !files.includes('package/dist/index.d.ts')) throw new Error('dist/index.{js,d.ts} missing');
+    const stray = files.filter((f) => /\.spec\.|\/test\/|\/sample\/|\.ts$/.test(f) && !f.endsWith('.d.ts'));
+    if (stray.length) throw new Error(`unexpected files: ${stray.join(', ')}`);
+  });
+
+  const consumer = join(work, 'consumer');
+  mkdirSync(consumer);
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }));
+  const peers = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs'].map((n) => `${n}@${installedVersion(n)}`);
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(work, tarball), ...peers], consumer);
+
+  check('declarations keep their JSDoc', () => {
+    const dts = readFileSync(join(consumer, 'node_modules/nestjs-oidc/dist/oidc.module.d.ts'), 'utf8');
+    if (!dts.includes('@example')) throw new Error('JSDoc stripped from declarations');
+  });
+
+  const expected = ['OidcModule', 'OidcGuard', 'OidcSessionService', 'OidcTokenService', 'OidcDiscoveryService', 'MemorySessionStore', 'CurrentUser', 'IdToken', 'UserInfo', 'AccessToken', 'Public', 'AuthMethods', 'Scopes', 'Roles', 'IdTokenClaims', 'UserInfoClaims', 'AccessTokenClaims', 'LogoutTokenClaims', 'ProviderMetadata', 'OidcError'];
+  check('import from ESM', () => {
+    const out = run('node', ['--input-type=module', '-e', `import * as m from 'nestjs-oidc'; console.log(JSON.stringify(Object.keys(m)));`], consumer);
+    const keys = JSON.parse(out.trim().split('\n').pop());
+    const missing = expected.filter((k) => !keys.includes(k));
+    if (missing.length) throw new Error(`missing exports: ${missing.join(', ')}`);
+  });
+
+  check('require from CommonJS (require(esm))', () => {
+    const out = run('node', ['-e', `const m = require('nestjs-oidc'); console.log(typeof m.OidcModule.forRootAsync, typeof m.OidcGuard);`], consumer);
+    if (!out.includes('function function')) throw new Error(out);
+  });
+
+  writeFileSync(
+    join(consumer, 'boot.cjs'),
+    `require('reflect-metadata');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { OidcModule } = require('nestjs-oidc');
+const net = require('node:net');
+(async () => {
+  const closed = await new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+  class AppModule {}
+  Module({ imports: [OidcModule.forRootAsync({ useFactory: async () => ({
+    issuer: 'http://127.0.0.1:' + closed, clientId: 'app', clientSecret: 'secret',
+    baseUrl: 'http://127.0.0.1:3000', session: { secret: 'x'.repeat(32) },
+  }) })] })(AppModule);
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const base = 'http://127.0.0.1:' + app.getHttpServer().address().port;
+  const me = await fetch(base + '/auth/me');
+  const login = await fetch(base + '/auth/login', { redirect: 'manual' });
+  console.log(JSON.stringify({ me: me.status, login: login.status }));
+  await app.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+  );
+  check('boots a CommonJS Nest app with OidcModule (OP down: /auth/me 401, /auth/login 503)', () => {
+    const out = run('node', ['boot.cjs'], consumer).trim().split('\n').pop();
+    const { me, login } = JSON.parse(out);
+    if (me !== 401 || login !== 503) throw new Error(`got me=${me} login=${login}`);
+  });
+} catch (err) {
+  failed++;
+  console.log(`  ✕ packing or installing failed\n${String(err?.stderr ?? '') || err?.message}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

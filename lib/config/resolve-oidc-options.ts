@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import type { JWK } from 'jose';
 import { OidcError } from '../errors/oidc.error.js';
 import { MemorySessionStore } from '../session/memory-session.store.js';
@@ -101,7 +102,8 @@ function parseUrl(value: string, path: string): URL {
 }
 
 function isLoopback(url: URL): boolean {
-  return LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+  // Only a literal loopback address: `127.evil.example` is an ordinary DNS name.
+  return LOOPBACK_HOSTS.has(url.hostname) || (isIPv4(url.hostname) && url.hostname.startsWith('127.'));
 }
 
 function toList(value: unknown, path: string): string[] {
@@ -198,6 +200,13 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   const sameSite = cookieOpts.sameSite ?? 'lax';
   if (!['lax', 'strict', 'none'].includes(sameSite)) fail('session.cookie.sameSite', `is invalid ("${sameSite}")`, 'Use "lax", "strict" or "none".');
   const secure = optionalBoolean(cookieOpts.secure, 'session.cookie.secure', secureDefault);
+  // RFC 6265 §4.1.1: attribute values must not smuggle in further attributes.
+  if (cookieOpts.domain !== undefined && (typeof cookieOpts.domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(cookieOpts.domain))) {
+    fail('session.cookie.domain', 'is not a valid domain', 'Use a host name such as "example.com", or leave it unset (recommended).');
+  }
+  if (cookieOpts.path !== undefined && (typeof cookieOpts.path !== 'string' || !/^\/[\x21-\x3a\x3c-\x7e]*$/.test(cookieOpts.path))) {
+    fail('session.cookie.path', 'is not a valid cookie path', 'Use a path starting with "/", without ";" or spaces.');
+  }
   if (sameSite === 'none' && !secure) fail('session.cookie.sameSite', 'is "none" without a secure cookie', 'Browsers drop SameSite=None cookies that are not Secure: serve over https.');
   const rollingDuration = optionalSeconds(session.rollingDuration, 'session.rollingDuration', 86_400, 1);
   const absoluteDuration = optionalSeconds(session.absoluteDuration, 'session.absoluteDuration', 604_800, 1);

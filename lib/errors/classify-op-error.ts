@@ -31,6 +31,9 @@ export function classifyOpError(err: unknown, what: string): OidcError {
       case 'OAUTH_RESPONSE_IS_NOT_JSON':
       case 'OAUTH_PARSE_ERROR':
         return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a valid OAuth response.`, { cause: err });
+      case undefined:
+        // openid-client wraps errors it does not recognise (a fetch failure from another realm) without a code.
+        return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
       case 'OAUTH_INVALID_RESPONSE': {
         // RFC 6749 §5.1: the body must be a JSON object; anything else is a broken OP, not a bad token.
         const body = (err.cause as { cause?: { body?: unknown } } | undefined)?.cause?.body;
@@ -42,7 +45,9 @@ export function classifyOpError(err: unknown, what: string): OidcError {
     }
     return new OidcError('ERR_OIDC_INVALID_RESPONSE', `The OpenID Provider's answer to ${what} failed validation.`, { cause: err });
   }
-  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+  // By name, not instanceof: errors may come from another realm (vm contexts, workers).
+  const name = (err as Error | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
     return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, { cause: err });
   }
   // fetch() throws a TypeError for refused connections and DNS failures.

@@ -25,5 +25,7 @@ export function sanitizeReturnTo(value: unknown): string {
     return '/';
   }
   if (url.origin !== PLACEHOLDER_ORIGIN) return '/';
+  // Dot segments (`/.//evil`, `/x/..//evil`) normalise to `//evil`: check what we would actually emit.
+  if (url.pathname.startsWith('//') || url.pathname.startsWith('/\\')) return '/';
   return `${url.pathname}${url.search}${url.hash}`;
 }

@@ -53,9 +53,10 @@ export class SessionCrypto {
     const dot = signed.lastIndexOf('.');
     if (dot <= 0 || signed.length > 512) return undefined;
     const value = signed.slice(0, dot);
-    const given = Buffer.from(signed.slice(dot + 1), 'base64url');
+    // Compare the encoded strings: base64url decoding would ignore stray characters and padding bits.
+    const given = Buffer.from(signed.slice(dot + 1));
     for (const key of this.keys) {
-      const expected = Buffer.from(this.mac(key.sign, value), 'base64url');
+      const expected = Buffer.from(this.mac(key.sign, value));
       if (given.length === expected.length && timingSafeEqual(given, expected)) return value;
     }
     return undefined;

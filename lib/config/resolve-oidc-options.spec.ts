@@ -1,0 +1,298 @@
+import { OidcError } from '../errors/oidc.error.js';
+import { MemorySessionStore } from '../session/memory-session.store.js';
+import type { OidcModuleExtras, OidcModuleOptions } from './oidc-options.interface.js';
+import { resolveOidcOptions } from './resolve-oidc-options.js';
+
+const SECRET = 'a'.repeat(32);
+
+function base(overrides: Partial<OidcModuleOptions> = {}): OidcModuleOptions {
+  return {
+    issuer: 'https://op.example.com',
+    clientId: 'client-1',
+    baseUrl: 'https://app.example.com',
+    session: { secret: SECRET },
+    ...overrides,
+  };
+}
+
+/** Runs the resolver and returns the OidcError it threw (fails the test when it does not throw one). */
+function invalid(raw: unknown, extras?: OidcModuleExtras): OidcError {
+  let thrown: unknown;
+  try {
+    resolveOidcOptions(raw as OidcModuleOptions, extras);
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown).toBeInstanceOf(OidcError);
+  const err = thrown as OidcError;
+  expect(err.code).toBe('ERR_OIDC_INVALID_OPTIONS');
+  return err;
+}
+
+/** The message names the option with the resolver's `path` quoting. */
+function expectPath(err: OidcError, path: string): void {
+  expect(err.message).toContain(`\`${path}\``);
+}
+
+describe('resolveOidcOptions — defaults', () => {
+  const resolved = resolveOidcOptions(base());
+
+  it('fills scope "openid profile email"', () => {
+    expect(resolved.scope).toBe('openid profile email');
+  });
+
+  it('names the session cookie "oidc.session" with SameSite=lax and path /', () => {
+    expect(resolved.session.cookieName).toBe('oidc.session');
+    expect(resolved.session.cookie.sameSite).toBe('lax');
+    expect(resolved.session.cookie.path).toBe('/');
+  });
+
+  it('makes the cookie Secure for an https baseUrl', () => {
+    expect(resolved.session.cookie.secure).toBe(true);
+  });
+
+  it('makes the cookie not Secure for an http loopback baseUrl', () => {
+    const r = resolveOidcOptions(base({ baseUrl: 'http://localhost:3000' }));
+    expect(r.session.cookie.secure).toBe(false);
+    expect(r.redirectUri).toBe('http://localhost:3000/auth/callback');
+  });
+
+  it('uses a rolling duration of 86400 s and an absolute duration of 604800 s', () => {
+    expect(resolved.session.rollingDuration).toBe(86_400);
+    expect(resolved.session.absoluteDuration).toBe(604_800);
+  });
+
+  it('uses a clock tolerance of 60 s and an HTTP timeout of 5000', () => {
+    expect(resolved.clockTolerance).toBe(60);
+    expect(resolved.http.timeout).toBe(5000);
+  });
+
+  it('defaults to a MemorySessionStore', () => {
+    expect(resolved.session.store).toBeInstanceOf(MemorySessionStore);
+  });
+
+  it('defaults clientAuthMethod to none without a secret and client_secret_basic with one', () => {
+    expect(resolved.clientAuthMethod).toBe('none');
+    expect(resolveOidcOptions(base({ clientSecret: 's3cret' })).clientAuthMethod).toBe('client_secret_basic');
+  });
+
+  it('derives redirectUri = baseUrl + /auth/callback', () => {
+    expect(resolved.redirectUri).toBe('https://app.example.com/auth/callback');
+    expect(resolved.routePrefix).toBe('auth');
+  });
+
+  it('derives redirectUri from a custom route prefix', () => {
+    expect(resolveOidcOptions(base(), { routes: { prefix: 'sso' } }).redirectUri).toBe('https://app.example.com/sso/callback');
+    expect(resolveOidcOptions(base(), { routes: { prefix: '/sso/' } }).redirectUri).toBe('https://app.example.com/sso/callback');
+  });
+
+  it('keeps the path of a baseUrl that has one', () => {
+    expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api' })).redirectUri).toBe(
+      'https://app.example.com/api/auth/callback',
+    );
+    expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api/' })).redirectUri).toBe(
+      'https://app.example.com/api/auth/callback',
+    );
+  });
+
+  it('defaults postLogoutRedirectUri to the baseUrl string', () => {
+    expect(resolved.logout.postLogoutRedirectUri).toBe('https://app.example.com');
+    expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api' })).logout.postLogoutRedirectUri).toBe(
+      'https://app.example.com/api',
+    );
+  });
+
+  it('keeps explicitly given values', () => {
+    const r = resolveOidcOptions(
+      base({
+        scope: 'openid email',
+        clockTolerance: 30,
+        http: { timeout: 1234 },
+        session: { secret: SECRET, cookieName: 'my_sess', rollingDuration: 600, absoluteDuration: 3600, cookie: { sameSite: 'strict' } },
+      }),
+    );
+    expect(r.scope).toBe('openid email');
+    expect(r.clockTolerance).toBe(30);
+    expect(r.http.timeout).toBe(1234);
+    expect(r.session.cookieName).toBe('my_sess');
+    expect(r.session.rollingDuration).toBe(600);
+    expect(r.session.absoluteDuration).toBe(3600);
+    expect(r.session.cookie.sameSite).toBe('strict');
+  });
+
+  it('turns a single secret into a one-element secrets list', () => {
+    expect(resolved.session.secrets).toEqual([SECRET]);
+  });
+
+  it('returns a frozen object, nested parts included', () => {
+    expect(Object.isFrozen(resolved)).toBe(true);
+    expect(Object.isFrozen(resolved.session)).toBe(true);
+    expect(Object.isFrozen(resolved.session.cookie)).toBe(true);
+    expect(Object.isFrozen(resolved.session.secrets)).toBe(true);
+    expect(Object.isFrozen(resolved.authorizationParams)).toBe(true);
+    expect(() => {
+      (resolved as unknown as { scope: string }).scope = 'openid admin';
+    }).toThrow(TypeError);
+    expect(resolved.scope).toBe('openid profile email');
+  });
+
+  it('does not share the caller\'s authorizationParams object', () => {
+    const params: Record<string, string> = { prompt: 'login' };
+    const r = resolveOidcOptions(base({ authorizationParams: params }));
+    params.prompt = 'none';
+    expect(r.authorizationParams).toEqual({ prompt: 'login' });
+  });
+});
+
+describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTIONS naming the option', () => {
+  it('refuses a non-object', () => {
+    invalid(undefined);
+  });
+
+  it('refuses a missing issuer', () => {
+    const { issuer: _omit, ...rest } = base();
+    expectPath(invalid(rest), 'issuer');
+  });
+
+  it('refuses a missing clientId', () => {
+    const { clientId: _omit, ...rest } = base();
+    expectPath(invalid(rest), 'clientId');
+  });
+
+  it('refuses a missing baseUrl', () => {
+    const { baseUrl: _omit, ...rest } = base();
+    expectPath(invalid(rest), 'baseUrl');
+  });
+
+  it('refuses a missing session', () => {
+    const { session: _omit, ...rest } = base();
+    expectPath(invalid(rest), 'session');
+  });
+
+  it('refuses a session.secret shorter than 32 characters', () => {
+    expectPath(invalid(base({ session: { secret: 'x'.repeat(31) } })), 'session.secret');
+  });
+
+  it('names the offending element of a session.secret array', () => {
+    expectPath(invalid(base({ session: { secret: ['y'.repeat(32), 'short'] } })), 'session.secret[1]');
+  });
+
+  it('refuses an empty session.secret array', () => {
+    expectPath(invalid(base({ session: { secret: [] } })), 'session.secret');
+  });
+
+  it('refuses an http issuer on a non-loopback host (RFC 9700 §2.6)', () => {
+    expectPath(invalid(base({ issuer: 'http://op.example.com' })), 'issuer');
+  });
+
+  it('allows an http issuer on a non-loopback host with allowInsecureRequests', () => {
+    const r = resolveOidcOptions(base({ issuer: 'http://op.example.com', allowInsecureRequests: true }));
+    expect(r.issuer).toBe('http://op.example.com');
+    expect(r.allowInsecureRequests).toBe(true);
+  });
+
+  it('allows an http issuer on 127.0.0.1 and on localhost', () => {
+    expect(resolveOidcOptions(base({ issuer: 'http://127.0.0.1:8080/realms/x' })).issuer).toBe('http://127.0.0.1:8080/realms/x');
+    expect(resolveOidcOptions(base({ issuer: 'http://localhost:8080' })).issuer).toBe('http://localhost:8080');
+  });
+
+  it('does not treat a DNS name that merely starts with "127." as loopback', () => {
+    // `127.evil.example` is an ordinary domain name (the URL parser keeps it as a host name, not an IPv4 address).
+    expectPath(invalid(base({ issuer: 'http://127.evil.example' })), 'issuer');
+  });
+
+  it('refuses an http baseUrl on a non-loopback host', () => {
+    expectPath(invalid(base({ baseUrl: 'http://app.example.com' })), 'baseUrl');
+  });
+
+  it('refuses bearer.algorithms ["HS256"] (RFC 8725 §3.1)', () => {
+    const err = invalid(base({ bearer: { audience: 'api', algorithms: ['HS256'] } }));
+    expectPath(err, 'bearer.algorithms');
+    expect(err.message).toContain('HS256');
+  });
+
+  it('refuses bearer.algorithms ["none"] (RFC 8725 §3.1)', () => {
+    const err = invalid(base({ bearer: { audience: 'api', algorithms: ['none'] } }));
+    expectPath(err, 'bearer.algorithms');
+    expect(err.message).toContain('"none"');
+  });
+
+  it('refuses an empty bearer.algorithms', () => {
+    expectPath(invalid(base({ bearer: { audience: 'api', algorithms: [] } })), 'bearer.algorithms');
+  });
+
+  it('accepts asymmetric bearer.algorithms and defaults bearer.issuers to the issuer', () => {
+    const r = resolveOidcOptions(base({ bearer: { audience: 'api', algorithms: ['RS256', 'ES256'] } }));
+    expect(r.bearer?.algorithms).toEqual(['RS256', 'ES256']);
+    expect(r.bearer?.audience).toEqual(['api']);
+    expect(r.bearer?.issuers).toEqual(['https://op.example.com']);
+  });
+
+  it('refuses an authorizationParams.state override', () => {
+    expectPath(invalid(base({ authorizationParams: { state: 'fixed' } })), 'authorizationParams.state');
+  });
+
+  it.each(['nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'response_type', 'client_id', 'scope'])(
+    'refuses an authorizationParams.%s override',
+    (param) => {
+      expectPath(invalid(base({ authorizationParams: { [param]: 'x' } })), `authorizationParams.${param}`);
+    },
+  );
+
+  it('refuses a scope without openid', () => {
+    expectPath(invalid(base({ scope: 'profile email' })), 'scope');
+  });
+
+  it('refuses a scope that only contains openid as a substring', () => {
+    expectPath(invalid(base({ scope: 'openidx profile' })), 'scope');
+  });
+
+  it('requires clientSecret for client_secret_post', () => {
+    const err = invalid(base({ clientAuthMethod: 'client_secret_post' }));
+    expectPath(err, 'clientSecret');
+    expect(err.message).toContain('client_secret_post');
+  });
+
+  it('requires clientPrivateKey for private_key_jwt', () => {
+    expectPath(invalid(base({ clientAuthMethod: 'private_key_jwt' })), 'clientPrivateKey');
+  });
+
+  it('refuses a clockTolerance above 300 s', () => {
+    expectPath(invalid(base({ clockTolerance: 301 })), 'clockTolerance');
+    expect(resolveOidcOptions(base({ clockTolerance: 300 })).clockTolerance).toBe(300);
+  });
+
+  it('refuses a negative clockTolerance', () => {
+    expectPath(invalid(base({ clockTolerance: -1 })), 'clockTolerance');
+  });
+
+  it('refuses sameSite none without a secure cookie', () => {
+    expectPath(
+      invalid(base({ session: { secret: SECRET, cookie: { sameSite: 'none', secure: false } } })),
+      'session.cookie.sameSite',
+    );
+    // The http-loopback default is not Secure, so "none" is refused there too.
+    expectPath(
+      invalid(base({ baseUrl: 'http://localhost:3000', session: { secret: SECRET, cookie: { sameSite: 'none' } } })),
+      'session.cookie.sameSite',
+    );
+  });
+
+  it('accepts sameSite none with a secure cookie', () => {
+    const r = resolveOidcOptions(base({ session: { secret: SECRET, cookie: { sameSite: 'none' } } }));
+    expect(r.session.cookie).toMatchObject({ sameSite: 'none', secure: true });
+  });
+
+  it('refuses an invalid session.cookieName', () => {
+    expectPath(invalid(base({ session: { secret: SECRET, cookieName: 'bad name;' } })), 'session.cookieName');
+  });
+
+  it('refuses a session.store missing destroyBy()', () => {
+    const store = { get: async () => undefined, set: async () => {}, destroy: async () => {} };
+    expectPath(invalid(base({ session: { secret: SECRET, store: store as never } })), 'session.store');
+  });
+
+  it('refuses a route prefix with characters not allowed in a path', () => {
+    expectPath(invalid(base(), { routes: { prefix: 'a b?' } }), 'routes.prefix');
+  });
+});

@@ -1,0 +1,77 @@
+import { jest } from '@jest/globals';
+import { MemorySessionStore } from './memory-session.store.js';
+import type { OidcSessionData } from './session-store.interface.js';
+import { describeSessionStoreContract } from './session-store.contract.js';
+
+describeSessionStoreContract('MemorySessionStore', async () => ({ store: new MemorySessionStore() }));
+
+const ISS = 'https://op.example.com';
+
+function data(sub: string, sid?: string): OidcSessionData {
+  return { iss: ISS, sub, ...(sid ? { sid } : {}), expiresAt: Math.floor(Date.now() / 1000) + 60, payload: `p-${sub}` };
+}
+
+describe('MemorySessionStore — bounded (least recently used dropped first)', () => {
+  it('refuses a maxEntries that is not a positive integer', () => {
+    expect(() => new MemorySessionStore({ maxEntries: 0 })).toThrow(TypeError);
+    expect(() => new MemorySessionStore({ maxEntries: 1.5 })).toThrow(TypeError);
+  });
+
+  it('never holds more than maxEntries sessions and drops the oldest', async () => {
+    const store = new MemorySessionStore({ maxEntries: 2 });
+    await store.set('a', data('alice', 'sa'), 60);
+    await store.set('b', data('bob', 'sb'), 60);
+    await store.set('c', data('carol', 'sc'), 60);
+    expect(store.size).toBe(2);
+    await expect(store.get('a')).resolves.toBeUndefined();
+    await expect(store.get('b')).resolves.toBeDefined();
+    await expect(store.get('c')).resolves.toBeDefined();
+  });
+
+  it('a get refreshes recency, so the least recently used is evicted instead', async () => {
+    const store = new MemorySessionStore({ maxEntries: 2 });
+    await store.set('a', data('alice', 'sa'), 60);
+    await store.set('b', data('bob', 'sb'), 60);
+    await store.get('a');
+    await store.set('c', data('carol', 'sc'), 60);
+    await expect(store.get('a')).resolves.toBeDefined();
+    await expect(store.get('b')).resolves.toBeUndefined();
+    await expect(store.get('c')).resolves.toBeDefined();
+  });
+
+  it('an overwrite refreshes recency too', async () => {
+    const store = new MemorySessionStore({ maxEntries: 2 });
+    await store.set('a', data('alice', 'sa'), 60);
+    await store.set('b', data('bob', 'sb'), 60);
+    await store.set('a', data('alice', 'sa2'), 60);
+    await store.set('c', data('carol', 'sc'), 60);
+    await expect(store.get('a')).resolves.toMatchObject({ sid: 'sa2' });
+    await expect(store.get('b')).resolves.toBeUndefined();
+  });
+
+  it('an evicted session no longer counts for destroyBy', async () => {
+    const store = new MemorySessionStore({ maxEntries: 1 });
+    await store.set('a', data('alice', 'sa'), 60);
+    await store.set('b', data('bob', 'sb'), 60);
+    await expect(store.destroyBy({ iss: ISS, sid: 'sa' })).resolves.toBe(0);
+    await expect(store.destroyBy({ iss: ISS, sub: 'alice' })).resolves.toBe(0);
+    await expect(store.destroyBy({ iss: ISS, sub: 'bob' })).resolves.toBe(1);
+    expect(store.size).toBe(0);
+  });
+
+  it('drops an expired session from its size when it is read', async () => {
+    const t0 = Date.UTC(2030, 0, 1);
+    const now = jest.spyOn(Date, 'now').mockReturnValue(t0);
+    try {
+      const store = new MemorySessionStore();
+      await store.set('a', data('alice', 'sa'), 10);
+      now.mockReturnValue(t0 + 9_999);
+      await expect(store.get('a')).resolves.toBeDefined();
+      now.mockReturnValue(t0 + 10_000);
+      await expect(store.get('a')).resolves.toBeUndefined();
+      expect(store.size).toBe(0);
+    } finally {
+      now.mockRestore();
+    }
+  });
+});

@@ -32,6 +32,10 @@ export const OIDC_ERROR_CODES = [
   'ERR_OIDC_FORBIDDEN',
   /** The session store failed (HTTP 503). */
   'ERR_OIDC_SESSION_STORE_UNAVAILABLE',
+  /** Tokens could not be refreshed because the OP is unreachable; the session is kept (HTTP 503). */
+  'ERR_OIDC_REFRESH_UNAVAILABLE',
+  /** The session ended (refresh refused, logged out elsewhere) (HTTP 401). */
+  'ERR_OIDC_SESSION_ENDED',
 ] as const;
 
 export type OidcErrorCode = (typeof OIDC_ERROR_CODES)[number];
@@ -73,4 +77,6 @@ export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object
   ERR_OIDC_INSUFFICIENT_SCOPE: 403,
   ERR_OIDC_FORBIDDEN: 403,
   ERR_OIDC_SESSION_STORE_UNAVAILABLE: 503,
+  ERR_OIDC_REFRESH_UNAVAILABLE: 503,
+  ERR_OIDC_SESSION_ENDED: 401,
 });

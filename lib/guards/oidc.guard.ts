@@ -25,6 +25,7 @@ import {
   SCOPES_KEY,
 } from '../oidc.constants.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
+import { OidcTokenService } from '../tokens/oidc-token.service.js';
 import { sessionUser } from '../session/session-user.js';
 
 const ALL_METHODS: readonly OidcCredentialKind[] = ['session', 'bearer'];
@@ -53,6 +54,7 @@ export class OidcGuard implements CanActivate {
     protected readonly reflector: Reflector,
     @Inject(OIDC_OPTIONS) protected readonly options: ResolvedOidcOptions,
     protected readonly sessions: OidcSessionService,
+    protected readonly tokens: OidcTokenService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -100,8 +102,19 @@ export class OidcGuard implements CanActivate {
       return this.authenticateBearer(req, res, authorization);
     }
     if (!methods.includes('session')) return undefined;
-    const session = await this.sessions.get(req, res);
-    if (!session) return undefined;
+    const loaded = await this.sessions.get(req, res);
+    if (!loaded) return undefined;
+    let session = loaded;
+    try {
+      session = await this.tokens.ensureFresh(loaded);
+    } catch (err) {
+      // LF-26, LF-27 (c): a refused refresh ended the session; the request is anonymous from here on.
+      if (err instanceof OidcError && err.code === 'ERR_OIDC_SESSION_ENDED') {
+        this.sessions.clearCookie(res);
+        return undefined;
+      }
+      throw err;
+    }
     // SE-08: responses that carry a user's data must not be stored by shared caches.
     setResponseHeader(res, 'cache-control', 'no-store');
     return { user: sessionUser(session, this.options), accessToken: session.payload.accessToken };

@@ -163,6 +163,7 @@ export class OidcLoginService {
       refreshToken: tokens.refresh_token,
       tokenType: tokens.token_type,
       accessTokenExpiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in : undefined,
+      accessTokenIssuedAt: now,
       scope: tokens.scope ?? this.options.scope,
       idTokenClaims: { ...idTokenClaims },
       userinfo: userinfo && { ...userinfo },

@@ -11,6 +11,8 @@ export interface SessionPayload {
   tokenType?: string;
   /** epoch seconds; undefined when the OP did not say (RFC 6749 §5.1 `expires_in` is optional) */
   accessTokenExpiresAt?: number;
+  /** epoch seconds when the current access token was obtained */
+  accessTokenIssuedAt?: number;
   scope?: string;
   idTokenClaims: Record<string, unknown>;
   userinfo?: Record<string, unknown>;

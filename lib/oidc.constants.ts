@@ -21,3 +21,6 @@ export interface OidcClock {
 }
 
 export const systemClock: OidcClock = Object.freeze({ now: () => Date.now() });
+
+/** Injection token of the {@link ReplayCache} for logout-token and DPoP-proof `jti`s. */
+export const OIDC_REPLAY_CACHE = Symbol('nestjs-oidc:replay-cache');

@@ -6,7 +6,9 @@ import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
 import { OidcLogoutService } from './logout/oidc-logout.service.js';
-import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, systemClock } from './oidc.constants.js';
+import { MemoryReplayCache } from './cache/replay-cache.js';
+import { OidcBackchannelLogoutService } from './logout/oidc-backchannel-logout.service.js';
+import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, systemClock } from './oidc.constants.js';
 import {
   OIDC_ASYNC_OPTIONS_TYPE,
   OIDC_MODULE_OPTIONS,
@@ -61,6 +63,8 @@ export class OidcModule extends OidcConfigurableModule {
         useFactory: (raw: OidcModuleOptions, x: OidcModuleExtras) => resolveOidcOptions(raw, x),
       },
       { provide: OIDC_CLOCK, useValue: systemClock },
+      { provide: OIDC_REPLAY_CACHE, useFactory: () => new MemoryReplayCache() },
+      OidcBackchannelLogoutService,
       ...PUBLIC_PROVIDERS,
       OidcLoginService,
       OidcLogoutService,
@@ -72,7 +76,7 @@ export class OidcModule extends OidcConfigurableModule {
       ...definition,
       providers,
       controllers: prefix === undefined ? [] : [createAuthController(prefix)],
-      exports: [...PUBLIC_PROVIDERS, OIDC_OPTIONS, OIDC_CLOCK],
+      exports: [...PUBLIC_PROVIDERS, OIDC_OPTIONS, OIDC_CLOCK, OIDC_REPLAY_CACHE],
     };
   }
 }

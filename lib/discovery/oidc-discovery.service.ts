@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { createRemoteJWKSet, customFetch as joseCustomFetch, type JWTVerifyGetKey } from 'jose';
 import * as client from 'openid-client';
 import { ASYMMETRIC_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
@@ -21,6 +22,7 @@ const MAX_RETRY_MS = 30_000;
 export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('OidcDiscovery');
   private configuration?: client.Configuration;
+  private jwks?: JWTVerifyGetKey;
   private inflight?: Promise<client.Configuration>;
   private retryTimer?: NodeJS.Timeout;
   private retryDelay = FIRST_RETRY_MS;
@@ -53,6 +55,32 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     if (this.inflight) return this.inflight;
     if (Date.now() >= this.nextAttemptAt) return this.attempt();
     throw this.unavailable();
+  }
+
+  /**
+   * The OP's signing keys for verifying JWTs it issues (logout tokens): one fetch in flight, refetched on an
+   * unknown `kid` at most once per 30 s (RS-01) and at the latest every 10 minutes (keys removed by the OP).
+   */
+  async getJwks(): Promise<JWTVerifyGetKey> {
+    if (this.jwks) return this.jwks;
+    const config = await this.getConfiguration();
+    const jwksUri = config.serverMetadata().jwks_uri;
+    if (!jwksUri) {
+      throw new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', `The OP ${this.options.issuer} publishes no jwks_uri.`);
+    }
+    this.jwks ??= createRemoteJWKSet(new URL(jwksUri), {
+      timeoutDuration: this.options.http.timeout,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+      [joseCustomFetch]: (url: string, init: RequestInit) => fetch(url, { ...init, redirect: 'manual' }),
+    });
+    return this.jwks;
+  }
+
+  /** The ID token signing algorithm pinned for this client (OIDC Core §3.1.3.7 step 7). */
+  async getIdTokenAlgorithm(): Promise<string> {
+    const config = await this.getConfiguration();
+    return config.clientMetadata().id_token_signed_response_alg as string;
   }
 
   /** The OP's metadata, checked with class-validator. */

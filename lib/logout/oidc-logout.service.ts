@@ -5,6 +5,8 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import type { PlatformRequest, PlatformResponse } from '../http/http-adapter.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
+import type { SessionPayload } from '../session/session-payload.js';
+import { classifyOpError } from '../errors/classify-op-error.js';
 
 /** RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). */
 @Injectable()
@@ -25,7 +27,7 @@ export class OidcLogoutService {
   async logout(req: PlatformRequest, res: PlatformResponse): Promise<string> {
     const session = await this.sessions.end(req, res);
     const fallback = this.options.logout.postLogoutRedirectUri;
-    if (this.options.logout.idpLogout === false || !session?.payload.idToken) return fallback;
+    if (!session) return fallback;
 
     let config: client.Configuration;
     try {
@@ -35,6 +37,8 @@ export class OidcLogoutService {
       this.logger.warn('Logged out locally only: the OpenID Provider metadata is not available.');
       return fallback;
     }
+    await this.revoke(config, session.payload);
+    if (this.options.logout.idpLogout === false || !session.payload.idToken) return fallback;
     if (!config.serverMetadata().end_session_endpoint) return fallback;
     // RP-Initiated Logout §2: id_token_hint, post_logout_redirect_uri (registered value only) and client_id.
     return client
@@ -45,5 +49,24 @@ export class OidcLogoutService {
         state: client.randomState(),
       })
       .href;
+  }
+
+  /**
+   * RFC 7009: revokes the refresh token (which, at most OPs, revokes its access tokens too), then the
+   * access token. Best effort: a failure is logged, never blocks the logout.
+   */
+  private async revoke(config: client.Configuration, payload: SessionPayload): Promise<void> {
+    const enabled = this.options.logout.revokeTokens ?? true;
+    if (!enabled || !config.serverMetadata().revocation_endpoint) return;
+    const pending: Array<[string, string]> = [];
+    if (payload.refreshToken) pending.push([payload.refreshToken, 'refresh_token']);
+    if (payload.accessToken) pending.push([payload.accessToken, 'access_token']);
+    for (const [token, hint] of pending) {
+      try {
+        await client.tokenRevocation(config, token, { token_type_hint: hint });
+      } catch (err) {
+        this.logger.warn(`Revoking the ${hint} at logout failed (${classifyOpError(err, 'token revocation').code}).`);
+      }
+    }
   }
 }

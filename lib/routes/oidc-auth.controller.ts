@@ -2,11 +2,12 @@ import { Controller, Get, HttpException, Logger, Post, Req, Res, SetMetadata, Us
 import { Inject } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { Public } from '../decorators/public.decorator.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
 import { requestHeader, requestQuery, sendRedirect, sendResponse, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
 import { getOidcContext } from '../http/request-context.js';
 import { OidcGuard } from '../guards/oidc.guard.js';
 import { OidcLoginService } from '../login/oidc-login.service.js';
+import { OidcBackchannelLogoutService } from '../logout/oidc-backchannel-logout.service.js';
 import { OidcLogoutService } from '../logout/oidc-logout.service.js';
 import { NO_LOGIN_REDIRECT_KEY, OIDC_OPTIONS } from '../oidc.constants.js';
 import { NO_STORE_HEADERS, sendErrorPage } from './error-page.js';
@@ -22,6 +23,7 @@ export class OidcAuthController {
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     private readonly login: OidcLoginService,
     private readonly logoutService: OidcLogoutService,
+    private readonly backchannel: OidcBackchannelLogoutService,
   ) {}
 
   /** `GET /auth/login?returnTo=/path` → 302 to the OP's authorization endpoint. */
@@ -83,6 +85,48 @@ export class OidcAuthController {
       sendRedirect(res, location, 302, NO_STORE_HEADERS);
     } catch (err) {
       this.fail(res, err, 'logout');
+    }
+  }
+
+  /**
+   * `POST /auth/backchannel-logout` (Back-Channel Logout 1.0): 200 when the logout token is valid (even
+   * if no session matched), 400 `{ error: 'invalid_request' }` otherwise; always `Cache-Control: no-store`.
+   */
+  @Public()
+  @Post('backchannel-logout')
+  async backchannelLogout(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    const json = { ...NO_STORE_HEADERS, 'content-type': 'application/json; charset=utf-8' };
+    if (!this.options.logout.backchannel) {
+      sendResponse(res, 404, JSON.stringify({ error: 'not_found' }), json);
+      return;
+    }
+    try {
+      await this.backchannel.handle(req);
+      sendResponse(res, 200, '', NO_STORE_HEADERS);
+    } catch (err) {
+      const error = err instanceof OidcError ? err : new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout request failed.', { cause: err });
+      this.logger.warn(`backchannel-logout refused: ${error.code}: ${error.message}`);
+      const status = error.code === 'ERR_OIDC_INVALID_REQUEST' ? 400 : OIDC_ERROR_STATUS[error.code];
+      sendResponse(res, status, JSON.stringify({ error: status === 400 ? 'invalid_request' : 'temporarily_unavailable', error_description: error.message }), json);
+    }
+  }
+
+  /** `GET /auth/frontchannel-logout?iss=…&sid=…` (Front-Channel Logout 1.0), when `logout.frontchannel` is on. */
+  @Public()
+  @Get('frontchannel-logout')
+  async frontchannelLogout(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    const headers = { ...NO_STORE_HEADERS, 'cache-control': 'no-cache, no-store', 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" };
+    if (!this.options.logout.frontchannel) {
+      sendResponse(res, 404, '', headers);
+      return;
+    }
+    const query = requestQuery(req);
+    try {
+      await this.backchannel.handleFrontchannel(query.get('iss'), query.get('sid'));
+      sendResponse(res, 200, '<!doctype html><title>Signed out</title>', headers);
+    } catch (err) {
+      const status = err instanceof OidcError ? OIDC_ERROR_STATUS[err.code] : 500;
+      sendResponse(res, status, '<!doctype html><title>Bad request</title>', headers);
     }
   }
 

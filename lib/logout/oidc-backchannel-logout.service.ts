@@ -1,0 +1,71 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ReplayCache } from '../cache/replay-cache.js';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { requestForm, type PlatformRequest } from '../http/http-adapter.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
+import { OidcSessionService } from '../session/oidc-session.service.js';
+import { verifyLogoutToken } from './logout-token.verifier.js';
+
+/**
+ * OP-initiated logout: back-channel (OpenID Connect Back-Channel Logout 1.0) and front-channel
+ * (Front-Channel Logout 1.0). Sessions end through `OidcSessionStore.destroyBy`, so with a shared store
+ * they end on every instance.
+ */
+@Injectable()
+export class OidcBackchannelLogoutService {
+  private readonly logger = new Logger('OidcBackchannelLogout');
+
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    @Inject(OIDC_REPLAY_CACHE) private readonly replays: ReplayCache,
+    private readonly discovery: OidcDiscoveryService,
+    private readonly sessions: OidcSessionService,
+  ) {}
+
+  /**
+   * Handles a back-channel logout POST: validates the `logout_token` (§2.6), refuses a replayed `jti`
+   * (step 8), then ends every matching session (§2.7). Resolves to the number of sessions ended; a valid
+   * token matching no session is still a success. Throws `ERR_OIDC_INVALID_REQUEST` (400) otherwise.
+   */
+  async handle(req: PlatformRequest): Promise<number> {
+    const form = await requestForm(req);
+    if (!form) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Expected an application/x-www-form-urlencoded body.');
+    const tokens = form.getAll('logout_token');
+    // §2.5: exactly one logout_token parameter.
+    if (tokens.length !== 1 || !tokens[0]) {
+      throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Expected exactly one logout_token parameter.');
+    }
+    const now = Math.floor(this.clock.now() / 1000);
+    const claims = await verifyLogoutToken(tokens[0], {
+      issuer: this.options.issuer,
+      clientId: this.options.clientId,
+      algorithms: [await this.discovery.getIdTokenAlgorithm()],
+      clockTolerance: this.options.clockTolerance,
+      now,
+      keys: await this.discovery.getJwks(),
+    });
+    // §2.6 step 8: a jti is good once, for as long as the token could be valid.
+    const fresh = await this.replays.recordOnce(`logout:${claims.iss}:${claims.jti}`, claims.exp - now + this.options.clockTolerance);
+    if (!fresh) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout_token was already used.');
+
+    // §2.7: by sid when the token has one (and sub must match when both are given), else every session of sub.
+    const ended = await this.sessions.endSessions({ iss: claims.iss, sid: claims.sid, sub: claims.sub });
+    this.logger.log(`Back-channel logout ended ${ended} session(s).`);
+    return ended;
+  }
+
+  /**
+   * Front-Channel Logout §2: ends the session named by `iss` + `sid` (both required, `iss` must be ours).
+   * Tokens are not revoked at the OP on this unauthenticated signal. Resolves to whether the request named
+   * a session to end.
+   */
+  async handleFrontchannel(iss: string | null, sid: string | null): Promise<number> {
+    if (!iss || !sid || iss !== this.options.issuer || sid.length > 256) {
+      throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Front-channel logout needs this OP\'s "iss" and a "sid".');
+    }
+    return this.sessions.endSessions({ iss, sid });
+  }
+}

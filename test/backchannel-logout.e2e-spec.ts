@@ -34,7 +34,7 @@ describe.each(PLATFORMS)('back-channel logout from oidc-provider (%s)', (platfor
     expect((await bob.get(`${t.baseUrl}/auth/me`)).status).toBe(200);
   });
 
-  it('RP-initiated logout revokes the session's tokens at the OP's revocation endpoint (RFC 7009)', async () => {
+  it('RP-initiated logout revokes the session tokens at the OP revocation endpoint (RFC 7009)', async () => {
     const a = new Browser();
     await loginThroughApp(a, t.baseUrl, 'carol');
     op.clearRequests();

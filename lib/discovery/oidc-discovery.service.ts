@@ -191,10 +191,32 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
    * Every call to the OP is bounded by `http.timeout` (RS-04) and never follows redirects (RS-05,
    * RFC 9700 §4.12: a redirect must not carry the client's credentials elsewhere).
    */
-  private readonly fetchWithTimeout: client.CustomFetch = (url, init) => {
+  private readonly fetchWithTimeout: client.CustomFetch = async (url, init) => {
     const signal = init.signal
       ? AbortSignal.any([init.signal, AbortSignal.timeout(this.options.http.timeout)])
       : AbortSignal.timeout(this.options.http.timeout);
-    return fetch(url, { ...init, signal, redirect: 'manual' } as RequestInit);
+    const response = await fetch(url, { ...init, signal, redirect: 'manual' } as RequestInit);
+    if (response.status === 200 && url === this.configuration?.serverMetadata().token_endpoint) {
+      await assertJsonObjectResponse(response);
+    }
+    return response;
   };
+}
+
+/**
+ * RFC 6749 §5.1: a successful token response is `application/json` holding a JSON object. openid-client
+ * only looks at the content type when parsing fails, so an HTML page or a JSON array labelled otherwise
+ * would surface later as a token validation failure (401) instead of a broken OP (502, LF-24 e).
+ */
+async function assertJsonObjectResponse(response: Response): Promise<void> {
+  const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  let body: unknown;
+  try {
+    body = contentType === 'application/json' ? JSON.parse(await response.clone().text()) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'The OpenID Provider\'s token endpoint did not answer with a JSON object.');
+  }
 }

@@ -85,11 +85,16 @@ describe('classifyOpError — constructed openid-client errors', () => {
     );
   });
 
-  it('maps an OAUTH_INVALID_RESPONSE whose body is not a JSON object to ERR_OIDC_OP_UNAVAILABLE (RFC 6749 §5.1)', () => {
+  it('maps an OAUTH_INVALID_RESPONSE whose body is not a JSON object (a userinfo array, LF-25 b) to ERR_OIDC_INVALID_RESPONSE', () => {
     const ope = Object.assign(new Error('"response" body must be a top level object'), { cause: { body: ['not', 'an', 'object'] } });
     expect(classifyOpError(clientError('invalid response encountered', 'OAUTH_INVALID_RESPONSE', ope), 'x').code).toBe(
-      'ERR_OIDC_OP_UNAVAILABLE',
+      'ERR_OIDC_INVALID_RESPONSE',
     );
+  });
+
+  it('returns the OidcError a response check raised inside the fetch, unwrapped from the code-less ClientError', () => {
+    const inner = new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'not a JSON object');
+    expect(classifyOpError(new ClientError('something went wrong', { cause: inner }), 'x')).toBe(inner);
   });
 
   it('maps any other ClientError (a failed validation) to ERR_OIDC_INVALID_RESPONSE', () => {

@@ -1,10 +1,6 @@
 import { ClientError, AuthorizationResponseError, ResponseBodyError } from 'openid-client';
 import { OidcError } from './oidc.error.js';
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Turns whatever openid-client (or fetch) threw during a call to the OP into an {@link OidcError}:
  * the OP's own refusal → 401, a token or claim failing validation → 401, something that is not an
@@ -29,19 +25,12 @@ export function classifyOpError(err: unknown, what: string): OidcError {
         return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, { cause: err });
       case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
       case 'OAUTH_RESPONSE_IS_NOT_JSON':
-      case 'OAUTH_PARSE_ERROR':
         return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a valid OAuth response.`, { cause: err });
       case undefined:
-        // openid-client wraps errors it does not recognise (a fetch failure from another realm) without a code.
+        // openid-client wraps errors it does not recognise without a code: our own checks on the OP's
+        // responses, or a fetch failure from another realm.
+        if (err.cause instanceof OidcError) return err.cause;
         return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
-      case 'OAUTH_INVALID_RESPONSE': {
-        // RFC 6749 §5.1: the body must be a JSON object; anything else is a broken OP, not a bad token.
-        const body = (err.cause as { cause?: { body?: unknown } } | undefined)?.cause?.body;
-        if (body !== undefined && !isPlainObject(body)) {
-          return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a JSON object.`, { cause: err });
-        }
-        break;
-      }
     }
     return new OidcError('ERR_OIDC_INVALID_RESPONSE', `The OpenID Provider's answer to ${what} failed validation.`, { cause: err });
   }

@@ -1,0 +1,329 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { importJWK, type JWK } from 'jose';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
+import { classifyOpError } from '../errors/classify-op-error.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+
+/** Timing of {@link JwksCache}; override with the {@link JWKS_CACHE_SETTINGS} provider (tests, tuning). */
+export interface JwksCacheSettings {
+  /** Seconds between two refetches caused by a token whose `kid` is unknown (RS-01). @default 30 */
+  cooldown: number;
+  /** Seconds after which keys are refetched in the background, so removed keys stop working (BR-17). @default 600 */
+  maxAge: number;
+  /** Largest discovery or JWKS response read, in bytes. @default 524288 */
+  maxResponseBytes: number;
+}
+
+/** Injection token for partial {@link JwksCacheSettings}. */
+export const JWKS_CACHE_SETTINGS = Symbol('nestjs-oidc:jwks-cache-settings');
+
+const DEFAULT_SETTINGS: JwksCacheSettings = Object.freeze({ cooldown: 30, maxAge: 600, maxResponseBytes: 512 * 1024 });
+
+/** Keys kept per issuer; a JWKS with more is cut (a real OP publishes a handful). */
+const MAX_KEYS = 100;
+/** First delay before retrying a JWKS that could not be had at all; doubles up to the cooldown. */
+const FIRST_RETRY_MS = 1000;
+
+/** RFC 7518 §3.1 / RFC 8037 §3.1: the key type (and curve) each signature algorithm needs. */
+const KEY_TYPE_OF_ALG: Readonly<Record<string, { kty: string; crv?: readonly string[] }>> = Object.freeze({
+  RS256: { kty: 'RSA' },
+  RS384: { kty: 'RSA' },
+  RS512: { kty: 'RSA' },
+  PS256: { kty: 'RSA' },
+  PS384: { kty: 'RSA' },
+  PS512: { kty: 'RSA' },
+  ES256: { kty: 'EC', crv: ['P-256'] },
+  ES384: { kty: 'EC', crv: ['P-384'] },
+  ES512: { kty: 'EC', crv: ['P-521'] },
+  EdDSA: { kty: 'OKP', crv: ['Ed25519', 'Ed448'] },
+  Ed25519: { kty: 'OKP', crv: ['Ed25519'] },
+});
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** One public key of an issuer's JWKS, imported lazily once per algorithm. */
+export class VerificationKey {
+  private readonly imported = new Map<string, Promise<CryptoKey>>();
+
+  constructor(
+    /** The public JWK as published (frozen). */
+    readonly jwk: Readonly<JWK>,
+    /** Identity across refetches: an unchanged key keeps its object, so verified tokens stay valid. */
+    readonly fingerprint: string,
+  ) {}
+
+  /**
+   * RFC 8725 §3.1 / BR-10: a key is only used with the algorithm it is for — `kid` equal when the token
+   * names one, `kty`/`crv` fitting the algorithm, and the JWK's own `alg` (RFC 7517 §4.4) equal when present.
+   */
+  fits(alg: string, kid: string | undefined): boolean {
+    if (kid !== undefined && this.jwk.kid !== kid) return false;
+    if (this.jwk.alg !== undefined && this.jwk.alg !== alg) return false;
+    const wanted = KEY_TYPE_OF_ALG[alg];
+    if (!wanted || this.jwk.kty !== wanted.kty) return false;
+    return !wanted.crv || wanted.crv.includes(this.jwk.crv as string);
+  }
+
+  /** The WebCrypto key for `alg` (imported by jose once, then reused). */
+  cryptoKey(alg: string): Promise<CryptoKey> {
+    let key = this.imported.get(alg);
+    if (!key) {
+      key = importJWK({ ...this.jwk }, alg) as Promise<CryptoKey>;
+      this.imported.set(alg, key);
+    }
+    return key;
+  }
+}
+
+interface IssuerKeys {
+  readonly issuer: string;
+  /** The last good key set; kept when a refetch fails. */
+  keys?: readonly VerificationKey[];
+  /** epoch ms of the last successful fetch */
+  fetchedAt: number;
+  /** epoch ms when the last fetch started (successful or not): the unknown-kid cooldown counts from here */
+  fetchStartedAt: number;
+  /** one fetch in flight per issuer, however many requests wait for it */
+  inflight?: Promise<void>;
+  /** consecutive failures, and when a key-less issuer may be tried again */
+  failures: number;
+  retryAt: number;
+  lastError?: OidcError;
+  jwksUri?: URL;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Keys this module may verify with; everything else in a JWKS is ignored. */
+function isUsableJwk(value: unknown): value is JWK {
+  if (!isPlainObject(value)) return false;
+  // RFC 8725 §3.1: asymmetric keys only — an `oct` key would allow HMAC forgery with public material.
+  if (value.kty !== 'RSA' && value.kty !== 'EC' && value.kty !== 'OKP') return false;
+  // RFC 7517 §4.2: a key for encryption is not a signature key.
+  if (value.use !== undefined && value.use !== 'sig') return false;
+  // RFC 7517 §4.3: when operations are listed, `verify` must be one of them.
+  if (value.key_ops !== undefined && !(Array.isArray(value.key_ops) && value.key_ops.includes('verify'))) return false;
+  if (value.kid !== undefined && typeof value.kid !== 'string') return false;
+  if (value.alg !== undefined && typeof value.alg !== 'string') return false;
+  // A JWKS that leaks a private key is broken; never verify with it (RFC 7517 §9.2).
+  return !('d' in value);
+}
+
+function fingerprint(jwk: JWK): string {
+  return JSON.stringify(Object.keys(jwk).sort().map((k) => [k, (jwk as Record<string, unknown>)[k]]));
+}
+
+function isLoopback(url: URL): boolean {
+  return LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+}
+
+/**
+ * The signing keys of each trusted access-token issuer (`bearer.issuers`).
+ *
+ * - `jwks_uri` comes from discovery: {@link OidcDiscoveryService} for the configured issuer, the issuer's own
+ *   `/.well-known/openid-configuration` for the others (its `issuer` must equal the trusted value).
+ * - One fetch in flight per issuer, however many requests arrive while the keys are not known.
+ * - Keys are kept until a token names an unknown `kid`; that triggers at most one refetch per `cooldown`
+ *   per issuer (RS-01), counted from the last fetch, so a flood of random `kid`s neither hammers the OP
+ *   nor delays a genuinely rotated key beyond the next window (RS-02).
+ * - After `maxAge` keys are refetched in the background, so a key the OP removed stops working (BR-17).
+ * - A failed or garbage refetch keeps the last good keys. Calls never follow redirects (RFC 9700 §4.12)
+ *   and are bounded by `http.timeout`.
+ */
+@Injectable()
+export class JwksCache {
+  private readonly logger = new Logger('OidcBearer');
+  private readonly issuers = new Map<string, IssuerKeys>();
+  private readonly settings: JwksCacheSettings;
+
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    private readonly discovery: OidcDiscoveryService,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    @Optional() @Inject(JWKS_CACHE_SETTINGS) settings?: Partial<JwksCacheSettings>,
+  ) {
+    this.settings = { ...DEFAULT_SETTINGS, ...settings };
+  }
+
+  /**
+   * Keys of `issuer` usable for a token signed with `alg` and naming `kid` (none when nothing fits).
+   * Throws `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503) while the issuer's keys could never be fetched.
+   */
+  async keysFor(issuer: string, alg: string, kid: string | undefined): Promise<VerificationKey[]> {
+    const state = this.stateOf(issuer);
+    const now = this.clock.now();
+    if (!state.keys) {
+      await this.firstLoad(state, now);
+    } else if (now - state.fetchedAt >= this.settings.maxAge * 1000) {
+      this.refreshInBackground(state);
+    }
+    const found = this.match(state, alg, kid);
+    if (found.length) return found;
+    // OIDC Core §10.1.1: an unknown kid may be a rotated key. Wait for a fetch already running, or start
+    // one if the cooldown since the last fetch has passed; otherwise refuse at once (RS-01).
+    if (state.inflight) {
+      await state.inflight.catch(() => undefined);
+    } else if (now - state.fetchStartedAt >= this.settings.cooldown * 1000) {
+      await this.refresh(state).catch(() => undefined);
+    }
+    return this.match(state, alg, kid);
+  }
+
+  /**
+   * Whether `key` is still published by `issuer` (a token verified with a key the OP has since removed
+   * must not stay valid from the verified-token cache, BR-17). Starts a background refresh when due.
+   */
+  isCurrent(issuer: string, key: VerificationKey): boolean {
+    const state = this.issuers.get(issuer);
+    if (!state?.keys) return false;
+    if (this.clock.now() - state.fetchedAt >= this.settings.maxAge * 1000) this.refreshInBackground(state);
+    return state.keys.includes(key);
+  }
+
+  private stateOf(issuer: string): IssuerKeys {
+    let state = this.issuers.get(issuer);
+    if (!state) {
+      // Defence in depth: callers check the issuer first; keys are only ever fetched for trusted issuers.
+      if (!this.options.bearer?.issuers.includes(issuer)) {
+        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
+      }
+      state = { issuer, fetchedAt: 0, fetchStartedAt: 0, failures: 0, retryAt: 0 };
+      this.issuers.set(issuer, state);
+    }
+    return state;
+  }
+
+  private match(state: IssuerKeys, alg: string, kid: string | undefined): VerificationKey[] {
+    return (state.keys ?? []).filter((key) => key.fits(alg, kid));
+  }
+
+  private async firstLoad(state: IssuerKeys, now: number): Promise<void> {
+    if (state.inflight) await state.inflight.catch(() => undefined);
+    else if (now >= state.retryAt) await this.refresh(state).catch(() => undefined);
+    if (!state.keys) {
+      throw new OidcError(
+        'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+        `The signing keys of ${state.issuer} are not available yet; retrying.`,
+        { cause: state.lastError },
+      );
+    }
+  }
+
+  private refreshInBackground(state: IssuerKeys): void {
+    if (!state.inflight) this.refresh(state).catch(() => undefined);
+  }
+
+  private refresh(state: IssuerKeys): Promise<void> {
+    if (state.inflight) return state.inflight;
+    state.fetchStartedAt = this.clock.now();
+    const inflight: Promise<void> = this.fetchKeys(state)
+      .then(
+        (keys) => {
+          state.keys = keys;
+          state.fetchedAt = this.clock.now();
+          state.failures = 0;
+          state.retryAt = 0;
+          state.lastError = undefined;
+        },
+        (err: unknown) => {
+          state.failures += 1;
+          state.retryAt = this.clock.now() + Math.min(FIRST_RETRY_MS * 2 ** (state.failures - 1), this.settings.cooldown * 1000);
+          state.lastError = err instanceof OidcError ? err : classifyOpError(err, 'the JWKS request');
+          const kept = state.keys ? `; keeping the ${state.keys.length} key(s) fetched before` : '';
+          this.logger.warn(`Fetching the signing keys of ${state.issuer} failed (${state.lastError.message})${kept}.`);
+          throw state.lastError;
+        },
+      )
+      .finally(() => {
+        if (state.inflight === inflight) state.inflight = undefined;
+      });
+    state.inflight = inflight;
+    return inflight;
+  }
+
+  private async fetchKeys(state: IssuerKeys): Promise<VerificationKey[]> {
+    state.jwksUri ??= await this.jwksUri(state.issuer);
+    const body = await this.fetchJson(state.jwksUri, 'the JWKS request');
+    if (!isPlainObject(body) || !Array.isArray(body.keys)) {
+      throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The JWKS of ${state.issuer} is not a JWK Set.`);
+    }
+    const usable = body.keys.filter(isUsableJwk).slice(0, MAX_KEYS);
+    // An empty set is treated as a broken answer: keep the last good keys rather than refuse every token.
+    if (usable.length === 0) {
+      throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The JWKS of ${state.issuer} holds no usable signature key.`);
+    }
+    const previous = new Map((state.keys ?? []).map((key) => [key.fingerprint, key]));
+    return usable.map((jwk) => {
+      const fp = fingerprint(jwk);
+      return previous.get(fp) ?? new VerificationKey(Object.freeze({ ...jwk }), fp);
+    });
+  }
+
+  private async jwksUri(issuer: string): Promise<URL> {
+    let uri: unknown;
+    if (issuer === this.options.issuer) {
+      uri = (await this.discovery.getMetadata()).jwks_uri;
+    } else {
+      // OIDC Discovery §4: the issuer's own metadata; §4.3: its `issuer` must be exactly the trusted value.
+      const base = issuer.endsWith('/') ? issuer.slice(0, -1) : issuer;
+      const metadataUrl = this.checkedUrl(`${base}/.well-known/openid-configuration`, issuer);
+      const metadata = await this.fetchJson(metadataUrl, 'discovery');
+      if (!isPlainObject(metadata) || metadata.issuer !== issuer) {
+        throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The discovery document of ${issuer} does not name that issuer.`);
+      }
+      uri = metadata.jwks_uri;
+    }
+    if (typeof uri !== 'string') throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The metadata of ${issuer} has no jwks_uri.`);
+    return this.checkedUrl(uri, issuer);
+  }
+
+  /** RFC 9700 §2.6: keys only over TLS, except on loopback or with `allowInsecureRequests`. */
+  private checkedUrl(value: string, issuer: string): URL {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The metadata of ${issuer} names an invalid URL.`);
+    }
+    const insecureOk = url.protocol === 'http:' && (isLoopback(url) || this.options.allowInsecureRequests);
+    if (url.protocol !== 'https:' && !insecureOk) {
+      throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The metadata of ${issuer} names a non-https URL (${url.protocol}).`);
+    }
+    return url;
+  }
+
+  /** GET a JSON document: `http.timeout`, no redirects (RS-05), a size cap, 200 only. */
+  private async fetchJson(url: URL, what: string): Promise<unknown> {
+    const response = await fetch(url, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.options.http.timeout),
+      headers: { accept: 'application/json, application/jwk-set+json' },
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider answered ${what} with HTTP ${response.status}.`);
+    }
+    const reader = response.body?.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (chunk.done) break;
+      size += chunk.value.byteLength;
+      if (size > this.settings.maxResponseBytes) {
+        await reader?.cancel().catch(() => undefined);
+        throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} is too large.`);
+      }
+      chunks.push(chunk.value);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} is not JSON.`);
+    }
+  }
+}

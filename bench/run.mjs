@@ -1,0 +1,50 @@
+// Benchmarks, printed as ratios against baselines measured in the same run (absolute req/s depend on
+// the machine). Each server variant runs in its own process; autocannon drives it from this one.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const root = new URL('..', import.meta.url);
+
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+
+async function startServer(variant) {
+  const child = spawn(process.execPath, [new URL('./server.mjs', import.meta.url).pathname, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
+  });
+  return { child, ...JSON.parse(line) };
+}
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function measure(variant, path) {
+  const server = await startServer(variant);
+  try {
+    const url = `http://127.0.0.1:${server.port}${path}`;
+    const headers = server.cookie ? { cookie: server.cookie } : {};
+    await autocannon({ url, connections: CONNECTIONS, duration: 1, headers }); // warm-up
+    const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    return { variant, rps: result.requests.average, p99: result.latency.p99, rss: rssMb(server.child.pid) };
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
+
+const baseline = await measure('none', '/open');
+const rows = [baseline, await measure('session-memory', '/secure')];
+console.log(`\nsession guard — ${CONNECTIONS} connections, ${DURATION} s each (ratios against the no-guard app of this run)`);
+console.log('variant              req/s     ×no-guard   p99 ms   RSS MB');
+for (const r of rows) {
+  console.log(
+    `${r.variant.padEnd(20)} ${r.rps.toFixed(0).padStart(7)}   ${(r.rps / baseline.rps).toFixed(2).padStart(8)}   ${String(r.p99).padStart(6)}   ${r.rss.toFixed(0).padStart(6)}`,
+  );
+}

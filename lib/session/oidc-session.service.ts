@@ -20,6 +20,8 @@ export interface LoadedSession {
 export type NewSession = Omit<SessionPayload, 'v' | 'createdAt' | 'absoluteExpiresAt'> & { iss: string; sub: string; sid?: string };
 
 const LOADED = Symbol('nestjs-oidc.session');
+/** Opened payloads kept per process, so a hot session is not decrypted on every request. */
+const OPENED_CACHE_ENTRIES = 10_000;
 /** Don't rewrite the store on every request: extend the rolling expiry at most once a minute. */
 const ROLLING_GRANULARITY = 60;
 
@@ -38,6 +40,8 @@ export class OidcSessionService {
   private readonly logger = new Logger('OidcSession');
   readonly crypto: SessionCrypto;
   private readonly store: OidcSessionStore;
+  /** store key → the sealed payload it was opened from, and what it held. Bounded; oldest dropped first. */
+  private readonly opened = new Map<string, { sealed: string; payload: SessionPayload }>();
 
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
@@ -79,13 +83,26 @@ export class OidcSessionService {
     const data = await this.storeCall(() => this.store.get(key));
     if (!data) return undefined;
     const now = this.now();
-    const payload = data.expiresAt > now ? await this.crypto.open<SessionPayload>(data.payload, key) : undefined;
+    const payload = data.expiresAt > now ? await this.open(key, data.payload) : undefined;
     // SE-07: expiry is enforced from the sealed data and the store entry, not from the cookie's Max-Age.
     if (!payload || payload.absoluteExpiresAt <= now) {
       await this.storeCall(() => this.store.destroy(key));
       return undefined;
     }
     return { key, data, payload };
+  }
+
+  /** Opens a sealed payload, reusing the result while the store still holds the same sealed string. */
+  private async open(key: string, sealed: string): Promise<SessionPayload | undefined> {
+    const cached = this.opened.get(key);
+    if (cached?.sealed === sealed) return cached.payload;
+    const payload = await this.crypto.open<SessionPayload>(sealed, key);
+    if (payload) {
+      this.opened.delete(key);
+      this.opened.set(key, { sealed, payload });
+      if (this.opened.size > OPENED_CACHE_ENTRIES) this.opened.delete(this.opened.keys().next().value as string);
+    }
+    return payload;
   }
 
   private async roll(session: LoadedSession): Promise<void> {

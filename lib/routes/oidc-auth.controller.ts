@@ -1,4 +1,4 @@
-import { Controller, Get, HttpException, Logger, Post, Req, Res, SetMetadata, UseGuards, type Type } from '@nestjs/common';
+import { Controller, Delete, Get, HttpException, Logger, Patch, Post, Put, Req, Res, SetMetadata, UseGuards, type Type } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { Public } from '../decorators/public.decorator.js';
@@ -109,6 +109,42 @@ export class OidcAuthController {
       const status = error.code === 'ERR_OIDC_INVALID_REQUEST' ? 400 : OIDC_ERROR_STATUS[error.code];
       sendResponse(res, status, JSON.stringify({ error: status === 400 ? 'invalid_request' : 'temporarily_unavailable', error_description: error.message }), json);
     }
+  }
+
+  /**
+   * LO-14 (a): any other method gets 405 with `Allow: POST` and `no-store` — not the platform's 404,
+   * which would echo the query string (a logout token sent by mistake in a GET) back.
+   */
+  @Public()
+  @Get('backchannel-logout')
+  backchannelLogoutGet(@Res() res: PlatformResponse): void {
+    this.methodNotAllowed(res);
+  }
+
+  @Public()
+  @Put('backchannel-logout')
+  backchannelLogoutPut(@Res() res: PlatformResponse): void {
+    this.methodNotAllowed(res);
+  }
+
+  @Public()
+  @Patch('backchannel-logout')
+  backchannelLogoutPatch(@Res() res: PlatformResponse): void {
+    this.methodNotAllowed(res);
+  }
+
+  @Public()
+  @Delete('backchannel-logout')
+  backchannelLogoutDelete(@Res() res: PlatformResponse): void {
+    this.methodNotAllowed(res);
+  }
+
+  private methodNotAllowed(res: PlatformResponse): void {
+    sendResponse(res, 405, JSON.stringify({ error: 'invalid_request', error_description: 'Use POST.' }), {
+      ...NO_STORE_HEADERS,
+      allow: 'POST',
+      'content-type': 'application/json; charset=utf-8',
+    });
   }
 
   /** `GET /auth/frontchannel-logout?iss=…&sid=…` (Front-Channel Logout 1.0), when `logout.frontchannel` is on. */

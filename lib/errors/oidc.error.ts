@@ -26,6 +26,8 @@ export const OIDC_ERROR_CODES = [
   'ERR_OIDC_UNAUTHENTICATED',
   /** An access token failed validation (HTTP 401, `error="invalid_token"`). */
   'ERR_OIDC_INVALID_TOKEN',
+  /** A DPoP proof (RFC 9449) is missing, malformed, replayed or does not match the request (HTTP 401, `error="invalid_dpop_proof"`). */
+  'ERR_OIDC_INVALID_DPOP_PROOF',
   /** The access token lacks a required scope (HTTP 403, `error="insufficient_scope"`). */
   'ERR_OIDC_INSUFFICIENT_SCOPE',
   /** A role or claim requirement is not met (HTTP 403). */
@@ -74,6 +76,7 @@ export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object
   ERR_OIDC_LOGIN_REFUSED: 401,
   ERR_OIDC_UNAUTHENTICATED: 401,
   ERR_OIDC_INVALID_TOKEN: 401,
+  ERR_OIDC_INVALID_DPOP_PROOF: 401,
   ERR_OIDC_INSUFFICIENT_SCOPE: 403,
   ERR_OIDC_FORBIDDEN: 403,
   ERR_OIDC_SESSION_STORE_UNAVAILABLE: 503,

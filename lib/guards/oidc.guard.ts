@@ -1,5 +1,10 @@
-import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { AccessTokenVerifier } from '../bearer/access-token.verifier.js';
+import { authorizationScheme, parseAuthorization } from '../bearer/authorization-header.js';
+import { bearerChallenges } from '../bearer/bearer-challenges.js';
+import { bearerUser } from '../bearer/bearer-user.js';
+import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import type { OidcCredentialKind } from '../decorators/auth-methods.decorator.js';
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
@@ -7,8 +12,10 @@ import { toHttpException } from '../errors/oidc-http.js';
 import { OidcError } from '../errors/oidc.error.js';
 import {
   requestHeader,
+  requestHeaderAll,
   requestMethod,
   requestPathAndQuery,
+  requestQuery,
   setResponseHeader,
   type PlatformRequest,
   type PlatformResponse,
@@ -55,6 +62,7 @@ export class OidcGuard implements CanActivate {
     @Inject(OIDC_OPTIONS) protected readonly options: ResolvedOidcOptions,
     protected readonly sessions: OidcSessionService,
     protected readonly tokens: OidcTokenService,
+    @Optional() protected readonly accessTokens?: AccessTokenVerifier,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -80,9 +88,9 @@ export class OidcGuard implements CanActivate {
     } catch (err) {
       if (err instanceof HttpException) throw err;
       if (err instanceof OidcError) {
-        if (isPublic && (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_UNAUTHENTICATED')) return true;
+        if (isPublic && (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || err.code === 'ERR_OIDC_UNAUTHENTICATED')) return true;
         const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
-        throw toHttpException(err, res, this.realm(), { scope });
+        throw toHttpException(err, res, this.realm(), { scope, challenges: this.bearerChallenges(req, err, methods, scope) });
       }
       throw err;
     }
@@ -122,11 +130,52 @@ export class OidcGuard implements CanActivate {
 
   /** Bearer/DPoP authentication; enabled with the `bearer` option. */
   protected async authenticateBearer(
-    _req: PlatformRequest,
-    _res: PlatformResponse,
-    _authorization: string,
+    req: PlatformRequest,
+    res: PlatformResponse,
+    authorization: string,
   ): Promise<OidcRequestContext | undefined> {
-    throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'Bearer tokens are not accepted: the `bearer` option is not configured.');
+    const bearer = this.options.bearer;
+    if (!bearer || !this.accessTokens) {
+      throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'Bearer tokens are not accepted: the `bearer` option is not configured.');
+    }
+    const { scheme, token } = parseAuthorization(authorization);
+    // RFC 6750 §2: one method per request — a second Authorization header or an `access_token` query
+    // parameter next to the header is `invalid_request` (400).
+    if (requestHeaderAll(req, 'authorization').length > 1 || requestQuery(req).has('access_token')) {
+      throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Send the access token in exactly one place: one Authorization header.');
+    }
+    let claims: AccessTokenClaims;
+    if (scheme === 'dpop') {
+      if (bearer.dpop === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
+      // RFC 9449 §4.3 check 1: exactly one DPoP header holding exactly one proof.
+      const proofs = requestHeaderAll(req, 'dpop');
+      if (proofs.length !== 1 || proofs[0]!.includes(',')) {
+        throw new OidcError('ERR_OIDC_INVALID_DPOP_PROOF', 'Send exactly one DPoP proof in one DPoP header.');
+      }
+      // RFC 9449 §4.3 check 9 / RFC 9700 §4.13: the URL from the configured public origin, never from Host.
+      const path = requestPathAndQuery(req);
+      const url = `${this.options.baseUrl.origin}${path.startsWith('/') ? path : `/${path}`}`;
+      claims = await this.accessTokens.verify(token, { dpopProof: proofs[0]!.trim(), method: requestMethod(req), url });
+    } else {
+      claims = await this.accessTokens.verify(token);
+    }
+    // Responses that carry a user's data must not be stored by shared caches (as for sessions, SE-08).
+    setResponseHeader(res, 'cache-control', 'no-store');
+    return { user: bearerUser(claims, this.options, scheme), accessToken: token };
+  }
+
+  /** RFC 6750 §3 / RFC 9449 §7.1 challenges for a failure on a route that accepts access tokens. */
+  protected bearerChallenges(
+    req: PlatformRequest,
+    err: OidcError,
+    methods: readonly OidcCredentialKind[],
+    scope: string | undefined,
+  ): string[] | undefined {
+    const bearer = this.options.bearer;
+    if (!bearer || !methods.includes('bearer')) return undefined;
+    const authorization = requestHeader(req, 'authorization');
+    if (authorization === undefined && err.code !== 'ERR_OIDC_UNAUTHENTICATED') return undefined;
+    return bearerChallenges({ err, realm: this.realm(), bearer, scheme: authorizationScheme(authorization), scope });
   }
 
   /** Enforces `@Scopes()` (all), `@Roles()` (any) and `@RequireClaims()`. */

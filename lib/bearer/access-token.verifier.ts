@@ -1,0 +1,311 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { AccessTokenClaims } from '../claims/access-token-claims.js';
+import { reviveClaims, toClaims } from '../claims/claims.validation.js';
+import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { DpopVerifier } from './dpop.verifier.js';
+import { JwksCache, type VerificationKey } from './jwks.cache.js';
+import { VerifiedTokenCache } from './verified-token.cache.js';
+
+/** Options of {@link AccessTokenVerifier.verify}. */
+export interface AccessTokenVerifyOptions {
+  /**
+   * The DPoP proof (the request's single `DPoP` header) when the token came as `Authorization: DPoP`.
+   * Without it the token is treated as a bearer token, and a DPoP-bound token is refused (RFC 9449 §7.2).
+   */
+  dpopProof?: string;
+  /** The request's HTTP method, for the proof's `htm`. Required with `dpopProof`. */
+  method?: string;
+  /**
+   * The request's absolute URL, for the proof's `htu`. Required with `dpopProof`. Build it from your
+   * public base URL and the request path — never from the `Host` header.
+   */
+  url?: string;
+}
+
+/** Largest access token looked at; 16 KB is far above any real JWT access token. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** RFC 7515 §7.1: compact JWS = three non-empty base64url segments (no padding, no whitespace). */
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const JWE_COMPACT = /^[^.]*\.[^.]*\.[^.]*\.[^.]*\.[^.]*$/;
+/** 9999-12-31T23:59:59Z: a later `exp` is not a plausible NumericDate (BR-06: no "valid forever" tokens). */
+const MAX_NUMERIC_DATE = 253_402_300_799;
+/** Without a `kid`, at most this many candidate keys are tried (bounds the work a forged token costs). */
+const MAX_KEY_ATTEMPTS = 5;
+/** OIDC Core §2 / §3.3.2.11: claims only ID tokens carry. */
+const ID_TOKEN_ONLY_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
+
+interface VerifiedToken {
+  readonly claims: AccessTokenClaims;
+  readonly issuer: string;
+  readonly key: VerificationKey;
+}
+
+function invalidToken(description: string, cause?: unknown): OidcError {
+  return new OidcError('ERR_OIDC_INVALID_TOKEN', description, { cause });
+}
+
+/** Lower-cased media type without an `application/` prefix (RFC 7515 §4.1.9). */
+function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** Maps a jose validation failure to a description that never quotes the token. */
+function fromJose(err: unknown): OidcError {
+  if (err instanceof errors.JWTExpired) return invalidToken('The access token has expired.', err);
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return invalidToken(`The access token ${err.claim} claim is missing or invalid.`, err);
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return invalidToken('The access token algorithm is not accepted.', err);
+  if (err instanceof errors.JOSENotSupported) return invalidToken('The access token uses an unsupported JOSE feature.', err);
+  return invalidToken('The access token is malformed.', err);
+}
+
+/**
+ * Verifies JWT access tokens (RFC 9068) issued by the trusted issuers (`bearer.issuers`) for this API
+ * (`bearer.audience`), and DPoP proofs (RFC 9449) when the token comes with one. Returns the validated
+ * {@link AccessTokenClaims}; throws {@link OidcError} `ERR_OIDC_INVALID_TOKEN` (401),
+ * `ERR_OIDC_INVALID_DPOP_PROOF` (401), `ERR_OIDC_INVALID_REQUEST` (400) or, while the issuer's keys
+ * cannot be fetched, `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503).
+ *
+ * Cheap structural checks run before any cryptography or network: size, compact JWS shape, header
+ * (algorithm allow-list, no key-carrying headers, no `crit`), `typ`, and the issuer — keys are fetched
+ * only for a trusted issuer. Successful verifications are cached until the token's `exp`.
+ *
+ * @example
+ * ```ts
+ * @Injectable() class OrdersGateway {
+ *   constructor(private readonly tokens: AccessTokenVerifier) {}
+ *   async onConnect(token: string) {
+ *     const claims = await this.tokens.verify(token);
+ *     return claims.sub;
+ *   }
+ * }
+ * ```
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  private readonly cache: VerifiedTokenCache<VerifiedToken>;
+
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    private readonly jwks: JwksCache,
+    private readonly dpop: DpopVerifier,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+  ) {
+    this.cache = new VerifiedTokenCache(options.bearer?.cache.maxEntries ?? 0, () => clock.now());
+  }
+
+  /**
+   * Verifies `token` (and, with `dpopProof`, the proof and the token's binding to its key).
+   *
+   * @example
+   * ```ts
+   * const claims = await verifier.verify(token);
+   * const bound = await verifier.verify(token, { dpopProof, method: 'GET', url: 'https://api.example.com/orders' });
+   * ```
+   */
+  async verify(token: string, opts: AccessTokenVerifyOptions = {}): Promise<AccessTokenClaims> {
+    const bearer = this.options.bearer;
+    if (!bearer) {
+      throw new OidcError('ERR_OIDC_INVALID_OPTIONS', 'AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }`.');
+    }
+    if (typeof token !== 'string') throw new TypeError('AccessTokenVerifier.verify(): `token` must be a string.');
+
+    if (opts.dpopProof === undefined) {
+      if (bearer.dpop === 'required') {
+        throw invalidToken('This resource requires a DPoP-bound access token sent with the DPoP scheme.');
+      }
+      const { claims } = await this.verifyToken(token);
+      // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token MUST be rejected (downgrade).
+      if (this.boundKey(claims) !== undefined) {
+        throw invalidToken('This access token is DPoP-bound; send it with the DPoP scheme and a proof.');
+      }
+      return this.copy(claims);
+    }
+
+    if (bearer.dpop === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
+    if (typeof opts.method !== 'string' || typeof opts.url !== 'string') {
+      throw new TypeError('AccessTokenVerifier.verify(): `method` and `url` are required with `dpopProof`.');
+    }
+    // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong.
+    const proof = await this.dpop.verifyProof(opts.dpopProof, { method: opts.method, url: opts.url, accessToken: token });
+    const { claims } = await this.verifyToken(token);
+    const jkt = this.boundKey(claims);
+    // RFC 9449 §4.3 check 12: the token must be bound to the proof's key (§6.1 `cnf.jkt`, RFC 7638).
+    if (jkt === undefined) throw invalidToken('This access token is not DPoP-bound; send it with the Bearer scheme.');
+    if (jkt !== proof.jkt) throw invalidToken('Invalid DPoP key binding.');
+    // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
+    await this.dpop.recordJti(proof);
+    return this.copy(claims);
+  }
+
+  /** A fresh instance per call: the cached claims must not be mutated by one request for the next. */
+  private copy(claims: AccessTokenClaims): AccessTokenClaims {
+    return reviveClaims(AccessTokenClaims, structuredClone({ ...claims }));
+  }
+
+  /** `cnf.jkt` of a DPoP-bound token; other confirmation methods cannot be checked here, so they are refused. */
+  private boundKey(claims: AccessTokenClaims): string | undefined {
+    const cnf = claims.cnf;
+    if (cnf === undefined) return undefined;
+    if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw invalidToken('The access token cnf claim is invalid.');
+    const { jkt, ...others } = cnf as Record<string, unknown>;
+    // RFC 8705 §3 (certificate-bound `x5t#S256`) or any other method: the binding cannot be verified here.
+    if (Object.keys(others).length > 0) throw invalidToken('The access token is bound by a method this server does not support.');
+    if (jkt === undefined) return undefined;
+    if (!isNonEmptyString(jkt)) throw invalidToken('The access token cnf.jkt claim is invalid.');
+    return jkt;
+  }
+
+  private async verifyToken(token: string): Promise<VerifiedToken> {
+    const bearer = this.options.bearer!;
+    if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too large.');
+    const cached = this.cache.get(token);
+    // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
+    if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) return cached;
+
+    // RFC 8725 §3.6 / BR-14: an encrypted token (JWE, five segments) is refused without any decryption.
+    if (JWE_COMPACT.test(token)) throw invalidToken('Encrypted access tokens (JWE) are not accepted.');
+    // RFC 7515 §7.1, RFC 7519 §7.2: three base64url segments, nothing else, before any parsing.
+    if (!JWS_COMPACT.test(token)) throw invalidToken('The access token is not a compact JWS.');
+    let header: Record<string, unknown>;
+    let payload: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token) as Record<string, unknown>;
+      payload = decodeJwt(token);
+    } catch (err) {
+      // RFC 7519 §7.2 steps 3–10: header and claims must be JSON objects.
+      throw invalidToken('The access token is malformed.', err);
+    }
+    const alg = this.checkHeader(header);
+
+    // RFC 9068 §4 / RFC 8725 §3.8: `iss` must be exactly a trusted issuer — checked before any key fetch,
+    // so an untrusted issuer never makes this server call anywhere.
+    const issuer = payload.iss;
+    if (typeof issuer !== 'string' || !bearer.issuers.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
+    this.refuseOtherTokenKinds(payload);
+
+    const kid = header.kid as string | undefined;
+    const keys = await this.jwks.keysFor(issuer, alg, kid);
+    if (keys.length === 0) throw invalidToken('No signing key of the issuer matches the access token.');
+
+    const strict = normalizeTyp(typeof header.typ === 'string' ? header.typ : '') === 'at+jwt';
+    const now = this.clock.now();
+    let verified: { payload: JWTPayload; key: VerificationKey } | undefined;
+    let lastError: unknown;
+    for (const key of keys.slice(0, MAX_KEY_ATTEMPTS)) {
+      let cryptoKey: CryptoKey;
+      try {
+        cryptoKey = await key.cryptoKey(alg);
+      } catch (err) {
+        // A published key jose cannot import for this algorithm is skipped, like an unusable JWK.
+        lastError = err;
+        continue;
+      }
+      try {
+        const result = await jwtVerify(token, cryptoKey, {
+          // RFC 8725 §3.1: only the configured asymmetric algorithms; jose also refuses unknown `crit` (RFC 7515 §4.1.11).
+          algorithms: [...bearer.algorithms],
+          // RFC 9068 §4: `iss` exact, `aud` must contain this resource server.
+          issuer,
+          audience: [...bearer.audience],
+          // RFC 9068 §4 / RFC 7519 §4.1.4–4.1.5: `exp` required and past-due with leeway L; `nbf` likewise.
+          clockTolerance: this.options.clockTolerance,
+          currentDate: new Date(now),
+          // RFC 9068 §2.2: `exp`, `sub` always; `iat`, `jti`, `client_id` too for RFC 9068 tokens.
+          requiredClaims: strict ? ['exp', 'sub', 'iat', 'jti', 'client_id'] : ['exp', 'sub'],
+        });
+        verified = { payload: result.payload, key };
+        break;
+      } catch (err) {
+        lastError = err;
+        // RFC 7515 §5.2: the next candidate only when this key did not verify the signature (jose throws a
+        // TypeError when the key does not fit the algorithm, e.g. an RSA modulus under 2048 bits).
+        if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof TypeError) continue;
+        throw fromJose(err);
+      }
+    }
+    if (!verified) throw invalidToken('The access token signature is invalid.', lastError);
+
+    const claims = this.checkClaims(verified.payload, strict, now);
+    const entry: VerifiedToken = Object.freeze({ claims, issuer, key: verified.key });
+    // Cached until `exp` at the latest (never longer); only successes are cached.
+    this.cache.set(token, entry, claims.exp * 1000);
+    return entry;
+  }
+
+  /** Header checks before any cryptography; returns the algorithm. */
+  private checkHeader(header: Record<string, unknown>): string {
+    const bearer = this.options.bearer!;
+    // RFC 8725 §3.1, RFC 9068 §4: `none`, MACs (HS*) and anything not configured are refused.
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !bearer.algorithms.includes(alg)) throw invalidToken('The access token algorithm is not accepted.');
+    // RFC 8725 §3.10 / §2.9: keys come only from the issuer's jwks_uri; a token naming or carrying its own
+    // key is refused, and those URLs are never fetched (SSRF, CVE-2018-0114).
+    for (const member of ['jku', 'x5u', 'jwk', 'x5c']) {
+      if (member in header) throw invalidToken(`The access token must not carry a ${member} header.`);
+    }
+    // RFC 7515 §4.1.11: no extension is understood here, so any `crit` is refused; RFC 7797 `b64` with it.
+    if ('crit' in header || 'b64' in header) throw invalidToken('The access token uses an unsupported critical header.');
+    // RFC 7519 §5.2 / RFC 8725 §2.8: a nested JWT is not an access token.
+    if (typeof header.cty === 'string' && normalizeTyp(header.cty) === 'jwt') throw invalidToken('Nested JWTs are not accepted.');
+    if (header.kid !== undefined && !isNonEmptyString(header.kid)) throw invalidToken('The access token kid header is invalid.');
+    // RFC 9068 §4 / RFC 7515 §4.1.9 (media types compare case-insensitively, `application/` optional).
+    if (header.typ !== undefined && typeof header.typ !== 'string') throw invalidToken('The access token typ header is invalid.');
+    const typ = header.typ === undefined ? undefined : normalizeTyp(header.typ);
+    if (bearer.requireJwtAccessTokenType) {
+      if (typ !== 'at+jwt') throw invalidToken('The access token typ must be at+jwt (RFC 9068).');
+    } else if (typ !== undefined && typ !== 'at+jwt' && typ !== 'jwt') {
+      // RFC 8725 §3.11: an explicit other type (dpop+jwt, logout+jwt, id_token+jwt, ...) names another kind of token.
+      throw invalidToken('The access token typ names another kind of token.');
+    }
+    return alg;
+  }
+
+  /**
+   * RFC 8725 §2.8 / §3.11 (cross-JWT confusion), useful when `typ` is not required: a logout token or
+   * other security event token (`events`, OIDC Back-Channel Logout §2.4, RFC 8417) and an ID token
+   * addressed only to this client (ID-token-only claims, OIDC Core §2) are not access tokens.
+   */
+  private refuseOtherTokenKinds(payload: JWTPayload): void {
+    if ('events' in payload) throw invalidToken('A security event token is not an access token.');
+    const aud = payload.aud;
+    const onlyClient = aud === this.options.clientId || (Array.isArray(aud) && aud.length === 1 && aud[0] === this.options.clientId);
+    if (onlyClient && ID_TOKEN_ONLY_CLAIMS.some((claim) => claim in payload)) throw invalidToken('An ID token is not an access token.');
+  }
+
+  /** Claim checks jose does not do, then the class-validator shape of {@link AccessTokenClaims}. */
+  private checkClaims(payload: JWTPayload, strict: boolean, now: number): AccessTokenClaims {
+    const tolerance = this.options.clockTolerance;
+    const nowSeconds = Math.floor(now / 1000);
+    // RFC 7519 §4.1.4: a NumericDate; beyond year 9999 is not plausible (saturated or overflowing values, BR-06).
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp) || payload.exp > MAX_NUMERIC_DATE) {
+      throw invalidToken('The access token exp claim is missing or invalid.');
+    }
+    // RFC 7519 §4.1.6 / RFC 9068 §4: a token issued in the future (beyond the leeway) is refused.
+    if (payload.iat !== undefined && (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat) || payload.iat > nowSeconds + tolerance)) {
+      throw invalidToken('The access token iat claim is missing or invalid.');
+    }
+    // RFC 9068 §2.2: `sub` is a non-empty string; for RFC 9068 tokens also `client_id` and `jti`.
+    if (!isNonEmptyString(payload.sub)) throw invalidToken('The access token sub claim is missing or invalid.');
+    if (strict || payload.client_id !== undefined) {
+      if (!isNonEmptyString(payload.client_id)) throw invalidToken('The access token client_id claim is missing or invalid.');
+    }
+    if (strict || payload.jti !== undefined) {
+      if (!isNonEmptyString(payload.jti)) throw invalidToken('The access token jti claim is missing or invalid.');
+    }
+    try {
+      return toClaims(AccessTokenClaims, payload, 'The access token');
+    } catch (err) {
+      throw invalidToken('The access token claims have the wrong shape.', err);
+    }
+  }
+}

@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { MemoryReplayCache } from '../cache/replay-cache.js';
+import type { OidcBearerOptions } from '../config/oidc-options.interface.js';
+import { resolveOidcOptions } from '../config/resolve-oidc-options.js';
+import type { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
+import { OidcError } from '../errors/oidc.error.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
+import { DpopVerifier } from './dpop.verifier.js';
+import { JwksCache, type JwksCacheSettings } from './jwks.cache.js';
+
+const API = 'https://api.example.test';
+
+interface TestKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+async function makeKey(kid: string): Promise<TestKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+}
+
+class TestClock {
+  offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  advance(seconds: number): void {
+    this.offsetMs += seconds * 1000;
+  }
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const tick = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type JwksMode = 'ok' | 'http-500' | 'not-json' | 'html' | 'empty' | 'redirect' | 'huge' | 'reset';
+
+/**
+ * A tiny OP: discovery + JWKS on node:http, counting requests; the JWKS answer is switchable. A canary
+ * counts anything that reaches it (redirect targets).
+ */
+describe('JwksCache (through AccessTokenVerifier)', () => {
+  let server: Server;
+  let canary: Server;
+  let issuer: string;
+  let canaryUrl: string;
+  let published: JWK[] = [];
+  let mode: JwksMode = 'ok';
+  let discoveryIssuer: string | undefined;
+  let jwksDelayMs = 0;
+  const hits = { jwks: 0, discovery: 0, canary: 0 };
+  let k1: TestKey;
+  let k2: TestKey;
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false); // the cache warns about every failed fetch; expected here
+    k1 = await makeKey('k1');
+    k2 = await makeKey('k2');
+    server = createServer((req, res) => {
+      if (req.url === '/.well-known/openid-configuration') {
+        hits.discovery += 1;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ issuer: discoveryIssuer ?? issuer, jwks_uri: `${issuer}/jwks` }));
+        return;
+      }
+      if (req.url !== '/jwks') {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      hits.jwks += 1;
+      setTimeout(() => {
+        switch (mode) {
+          case 'http-500':
+            res.statusCode = 500;
+            res.end('{"keys":[]}');
+            return;
+          case 'not-json':
+            res.end('{"keys": [');
+            return;
+          case 'html':
+            res.setHeader('content-type', 'text/html');
+            res.end('<html>maintenance</html>');
+            return;
+          case 'empty':
+            res.end('{"keys":[]}');
+            return;
+          case 'redirect':
+            res.statusCode = 302;
+            res.setHeader('location', `${canaryUrl}/jwks`);
+            res.end();
+            return;
+          case 'huge':
+            res.end(JSON.stringify({ keys: published, padding: 'x'.repeat(600 * 1024) }));
+            return;
+          case 'reset':
+            res.socket?.destroy();
+            return;
+          default:
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ keys: published }));
+        }
+      }, jwksDelayMs);
+    });
+    canary = createServer((_req, res) => {
+      hits.canary += 1;
+      res.end(JSON.stringify({ keys: published }));
+    });
+    issuer = await listen(server);
+    canaryUrl = await listen(canary);
+  });
+
+  afterAll(async () => {
+    await close(server);
+    await close(canary);
+  });
+
+  beforeEach(async () => {
+    await tick(); // let a retry of a reset request (fetch retries idempotent requests) land before counting
+    published = [k1.publicJwk];
+    mode = 'ok';
+    discoveryIssuer = undefined;
+    jwksDelayMs = 0;
+    hits.jwks = 0;
+    hits.discovery = 0;
+    hits.canary = 0;
+  });
+
+  /**
+   * `viaDiscovery`: the local OP is a second trusted issuer, so the cache reads its discovery document
+   * itself; otherwise it is the configured issuer and its metadata comes from OidcDiscoveryService.
+   */
+  function setup(opts: { viaDiscovery?: boolean; bearer?: Partial<OidcBearerOptions>; settings?: Partial<JwksCacheSettings> } = {}) {
+    const configuredIssuer = opts.viaDiscovery ? 'https://login.example.com' : issuer;
+    const options = resolveOidcOptions({
+      issuer: configuredIssuer,
+      clientId: 'client-1',
+      clientSecret: 'client-secret',
+      baseUrl: 'https://app.example.com',
+      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
+      bearer: { audience: API, issuers: opts.viaDiscovery ? [configuredIssuer, issuer] : [issuer], ...opts.bearer },
+      http: { timeout: 2000 },
+    });
+    const clock = new TestClock();
+    const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
+    const jwks = new JwksCache(options, discovery, clock, opts.settings);
+    const verifier = new AccessTokenVerifier(options, jwks, new DpopVerifier(options, clock, new MemoryReplayCache()), clock);
+    const mint = (key: TestKey, header: Record<string, unknown> = {}) => {
+      const now = Math.floor(clock.now() / 1000);
+      return new SignJWT({ iss: issuer, aud: API, sub: 'alice', client_id: 'c', jti: randomUUID(), iat: now, exp: now + 300 })
+        .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt', ...header })
+        .sign(key.privateKey);
+    };
+    return { verifier, jwks, clock, mint };
+  }
+
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => (e instanceof OidcError ? e.code : String(e)),
+    );
+
+  it('cold herd: 200 concurrent verifications cause exactly one discovery and one JWKS fetch', async () => {
+    const { verifier, mint } = setup({ viaDiscovery: true });
+    jwksDelayMs = 100;
+    const tokens = await Promise.all(Array.from({ length: 200 }, () => mint(k1)));
+    const results = await Promise.all(tokens.map((t) => code(verifier.verify(t))));
+    expect(results.every((r) => r === 'ok')).toBe(true);
+    expect(hits.discovery).toBe(1);
+    expect(hits.jwks).toBe(1);
+  });
+
+  it('RS-01: a flood of random kids causes at most one JWKS fetch per cooldown; valid kids stay fast', async () => {
+    const { verifier, mint, clock } = setup();
+    const attacker = await makeKey('x');
+    await verifier.verify(await mint(k1));
+    expect(hits.jwks).toBe(1);
+
+    const flood = async (n: number) => {
+      const tokens = await Promise.all(Array.from({ length: n }, () => mint({ ...attacker, kid: randomUUID() })));
+      return Promise.all(tokens.map((t) => code(verifier.verify(t))));
+    };
+    // within the first window: the cold fetch just happened, nothing is refetched
+    expect((await flood(500)).every((r) => r === 'ERR_OIDC_INVALID_TOKEN')).toBe(true);
+    expect(hits.jwks).toBe(1);
+
+    const good = await mint(k1);
+    const started = performance.now();
+    await verifier.verify(good);
+    expect(performance.now() - started).toBeLessThan(50);
+
+    clock.advance(31);
+    expect((await flood(500)).every((r) => r === 'ERR_OIDC_INVALID_TOKEN')).toBe(true);
+    expect(hits.jwks).toBe(2);
+    // good cached keys are not evicted by the flood
+    await expect(verifier.verify(await mint(k1))).resolves.toBeDefined();
+    expect(hits.jwks).toBe(2);
+  });
+
+  it('RS-02: the flood does not block a rotated key beyond the next cooldown window', async () => {
+    const { verifier, mint, clock } = setup();
+    const attacker = await makeKey('x');
+    await verifier.verify(await mint(k1));
+    clock.advance(31);
+    await code(verifier.verify(await mint({ ...attacker, kid: 'random-1' }))); // spends this window's refetch
+    expect(hits.jwks).toBe(2);
+
+    published = [k1.publicJwk, k2.publicJwk]; // the OP rotates
+    expect(await code(verifier.verify(await mint(k2)))).toBe('ERR_OIDC_INVALID_TOKEN'); // still in the cooldown
+    expect(hits.jwks).toBe(2);
+
+    clock.advance(30);
+    await expect(verifier.verify(await mint(k2))).resolves.toMatchObject({ sub: 'alice' });
+    expect(hits.jwks).toBe(3);
+  });
+
+  it.each<JwksMode>(['http-500', 'not-json', 'html', 'empty', 'reset'])(
+    'keeps serving the last good keys when the JWKS endpoint answers %s',
+    async (broken) => {
+      const { verifier, mint, clock } = setup({ settings: { cooldown: 30, maxAge: 600 } });
+      await verifier.verify(await mint(k1));
+      mode = broken;
+      clock.advance(601); // past maxAge: a background refresh starts, and fails
+      await expect(verifier.verify(await mint(k1))).resolves.toBeDefined();
+      await tick();
+      // (a reset connection may be retried once by fetch, so that case counts at least)
+      const expectHits = (n: number) => (broken === 'reset' ? expect(hits.jwks).toBeGreaterThanOrEqual(n) : expect(hits.jwks).toBe(n));
+      expectHits(2);
+      // an unknown kid tries again after the cooldown, fails, and the good key still works
+      clock.advance(31);
+      expect(await code(verifier.verify(await mint(k2)))).toBe('ERR_OIDC_INVALID_TOKEN');
+      expectHits(3);
+      await expect(verifier.verify(await mint(k1))).resolves.toBeDefined();
+    },
+  );
+
+  it('BR-17: after maxAge a key the OP removed stops working, also for tokens verified before', async () => {
+    const { verifier, mint, clock } = setup({ settings: { maxAge: 600 } });
+    published = [k1.publicJwk, k2.publicJwk];
+    const t1 = await mint(k1);
+    await verifier.verify(t1);
+    published = [k2.publicJwk];
+    clock.advance(601);
+    await verifier.verify(await mint(k2)); // triggers the background refresh
+    await tick();
+    expect(hits.jwks).toBe(2);
+    expect(await code(verifier.verify(t1))).toBe('ERR_OIDC_INVALID_TOKEN');
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_INVALID_TOKEN');
+    await expect(verifier.verify(await mint(k2))).resolves.toBeDefined();
+  });
+
+  it('answers 503 while the keys could never be fetched, retries with backoff, then recovers', async () => {
+    const { verifier, mint, clock } = setup();
+    mode = 'http-500';
+    const token = await mint(k1);
+    expect(await code(verifier.verify(token))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(await code(verifier.verify(token))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(hits.jwks).toBe(1); // backoff: no second fetch straight away
+    mode = 'ok';
+    clock.advance(1);
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    expect(hits.jwks).toBe(2);
+  });
+
+  it('RS-05: never follows a redirect from the JWKS endpoint', async () => {
+    const { verifier, mint } = setup();
+    mode = 'redirect';
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(hits.canary).toBe(0);
+  });
+
+  it('refuses an oversized JWKS answer', async () => {
+    const { verifier, mint } = setup();
+    mode = 'huge';
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+  });
+
+  it('OIDC Discovery §4.3: refuses the metadata of a trusted issuer that names another issuer', async () => {
+    const { verifier, mint } = setup({ viaDiscovery: true });
+    discoveryIssuer = 'https://evil.example';
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(hits.jwks).toBe(0);
+  });
+
+  it('ignores unusable keys (symmetric, enc, key_ops without verify, private) in the JWKS', async () => {
+    const { jwks } = setup();
+    published = [
+      { kty: 'oct', k: 'c2VjcmV0', kid: 'k1', alg: 'HS256' },
+      { ...k1.publicJwk, use: 'enc' },
+      { ...k1.publicJwk, use: undefined, key_ops: ['encrypt'] },
+      { ...k1.publicJwk, d: 'private' },
+      { kty: 'XYZ', kid: 'k1' },
+      'not-a-key' as unknown as JWK,
+      { ...k2.publicJwk },
+    ];
+    expect(await jwks.keysFor(issuer, 'ES256', 'k1')).toEqual([]);
+    expect((await jwks.keysFor(issuer, 'ES256', 'k2')).map((k) => k.jwk.kid)).toEqual(['k2']);
+    expect(await jwks.keysFor(issuer, 'HS256', 'k1')).toEqual([]);
+  });
+
+  it('without a kid, tries each key that fits the algorithm', async () => {
+    const { verifier, mint } = setup();
+    published = [k1.publicJwk, k2.publicJwk];
+    await expect(verifier.verify(await mint(k2, { kid: undefined }))).resolves.toBeDefined();
+  });
+
+  it('refuses to fetch keys for an issuer that is not trusted', async () => {
+    const { jwks } = setup();
+    await expect(jwks.keysFor(canaryUrl, 'ES256', 'k1')).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+    expect(hits.canary).toBe(0);
+  });
+});

@@ -1,7 +1,11 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { OidcModuleExtras, OidcModuleOptions } from './config/oidc-options.interface.js';
-import { resolveOidcOptions } from './config/resolve-oidc-options.js';
+import { AccessTokenVerifier } from './bearer/access-token.verifier.js';
+import { DpopVerifier } from './bearer/dpop.verifier.js';
+import { JwksCache } from './bearer/jwks.cache.js';
+import { resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-oidc-options.js';
+import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
@@ -19,7 +23,7 @@ import { createAuthController } from './routes/oidc-auth.controller.js';
 import { OidcSessionService } from './session/oidc-session.service.js';
 import { OidcTokenService } from './tokens/oidc-token.service.js';
 
-const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenService, OidcGuard] as const;
+const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenService, OidcGuard, AccessTokenVerifier, OidcEvents] as const;
 
 /**
  * OpenID Connect for NestJS: browser login with server-side sessions, logout, and a guard that accepts
@@ -63,10 +67,17 @@ export class OidcModule extends OidcConfigurableModule {
         useFactory: (raw: OidcModuleOptions, x: OidcModuleExtras) => resolveOidcOptions(raw, x),
       },
       { provide: OIDC_CLOCK, useValue: systemClock },
-      { provide: OIDC_REPLAY_CACHE, useFactory: () => new MemoryReplayCache() },
+      {
+        // A shared store (Redis) brings a shared replay cache, so a replayed jti is refused on every instance.
+        provide: OIDC_REPLAY_CACHE,
+        inject: [OIDC_OPTIONS],
+        useFactory: (options: ResolvedOidcOptions) => options.session.store.replayCache ?? new MemoryReplayCache(),
+      },
       OidcBackchannelLogoutService,
       ...PUBLIC_PROVIDERS,
       OidcLoginService,
+      JwksCache,
+      DpopVerifier,
       OidcLogoutService,
       OidcGlobalGuard,
       { provide: APP_GUARD, useExisting: OidcGlobalGuard },

@@ -9,6 +9,7 @@ import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import { readScopes } from '../user/oidc-user.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
@@ -33,6 +34,7 @@ export class OidcLoginService {
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
+    private readonly events: OidcEvents,
   ) {
     this.transactions = new LoginTransactions(options, sessions.crypto);
   }
@@ -52,6 +54,8 @@ export class OidcLoginService {
     extraParams: Record<string, string> = {},
   ): Promise<URL> {
     const config = await this.discovery.getConfiguration();
+    // A login that could not be saved at the end must not start: fail now (503) while the store is down.
+    await this.sessions.assertStoreAvailable();
     // RFC 9700 §2.1.1 and §4.8: PKCE S256 always, even when the OP's metadata does not list it.
     const codeVerifier = client.randomPKCECodeVerifier();
     const tx: LoginTransaction = {
@@ -170,6 +174,7 @@ export class OidcLoginService {
       extraClaims,
     });
     this.logger.log(`Login of subject ${idTokenClaims.sub} completed.`);
+    this.events.emit({ type: 'login', iss: idTokenClaims.iss, sub: idTokenClaims.sub, sessionId: session.key });
     return { returnTo: new URL(tx.returnTo, this.options.baseUrl.origin).href, session };
   }
 

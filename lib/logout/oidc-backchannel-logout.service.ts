@@ -5,6 +5,7 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, type PlatformRequest } from '../http/http-adapter.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
+import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
 import { verifyLogoutToken } from './logout-token.verifier.js';
 
@@ -23,6 +24,7 @@ export class OidcBackchannelLogoutService {
     @Inject(OIDC_REPLAY_CACHE) private readonly replays: ReplayCache,
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
+    private readonly events: OidcEvents,
   ) {}
 
   /**
@@ -54,6 +56,7 @@ export class OidcBackchannelLogoutService {
     // §2.7: by sid when the token has one (and sub must match when both are given), else every session of sub.
     const ended = await this.sessions.endSessions({ iss: claims.iss, sid: claims.sid, sub: claims.sub });
     this.logger.log(`Back-channel logout ended ${ended} session(s).`);
+    this.events.emit({ type: 'backchannel-logout', iss: claims.iss, sub: claims.sub, sid: claims.sid, sessionsEnded: ended });
     return ended;
   }
 
@@ -66,6 +69,8 @@ export class OidcBackchannelLogoutService {
     if (!iss || !sid || iss !== this.options.issuer || sid.length > 256) {
       throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Front-channel logout needs this OP\'s "iss" and a "sid".');
     }
-    return this.sessions.endSessions({ iss, sid });
+    const ended = await this.sessions.endSessions({ iss, sid });
+    this.events.emit({ type: 'frontchannel-logout', iss, sid, sessionsEnded: ended });
+    return ended;
   }
 }

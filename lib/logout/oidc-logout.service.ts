@@ -4,6 +4,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import type { PlatformRequest, PlatformResponse } from '../http/http-adapter.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
+import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
 import type { SessionPayload } from '../session/session-payload.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
@@ -17,6 +18,7 @@ export class OidcLogoutService {
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
+    private readonly events: OidcEvents,
   ) {}
 
   /**
@@ -28,6 +30,7 @@ export class OidcLogoutService {
     const session = await this.sessions.end(req, res);
     const fallback = this.options.logout.postLogoutRedirectUri;
     if (!session) return fallback;
+    this.events.emit({ type: 'logout', iss: session.data.iss, sub: session.data.sub, sessionId: session.key });
 
     let config: client.Configuration;
     try {

@@ -22,6 +22,8 @@ export type NewSession = Omit<SessionPayload, 'v' | 'createdAt' | 'absoluteExpir
 const LOADED = Symbol('nestjs-oidc.session');
 /** Opened payloads kept per process, so a hot session is not decrypted on every request. */
 const OPENED_CACHE_ENTRIES = 10_000;
+/** A key no session can have (store keys are SHA-256 in base64url). */
+const PROBE_KEY = 'nestjs-oidc:availability-probe';
 /** Don't rewrite the store on every request: extend the rolling expiry at most once a minute. */
 const ROLLING_GRANULARITY = 60;
 
@@ -170,6 +172,11 @@ export class OidcSessionService {
     (req as { [LOADED]?: Promise<LoadedSession | undefined> })[LOADED] = Promise.resolve(undefined);
     this.clearCookie(res);
     return session;
+  }
+
+  /** Throws `ERR_OIDC_SESSION_STORE_UNAVAILABLE` (503) when the store cannot answer. */
+  async assertStoreAvailable(): Promise<void> {
+    await this.storeCall(() => this.store.get(PROBE_KEY));
   }
 
   /** Ends a session by its store key (`OidcUser.sessionId`). */

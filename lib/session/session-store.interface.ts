@@ -1,3 +1,6 @@
+import type { ReplayCache } from '../cache/replay-cache.js';
+import type { SessionLock } from '../cache/session-lock.js';
+
 /**
  * What a session store holds for one session. Only `iss`, `sub` and `sid` are plain (they are what
  * {@link OidcSessionStore.destroyBy} searches); tokens and claims are in `payload`, sealed by the module
@@ -27,4 +30,11 @@ export interface OidcSessionStore {
   destroy(id: string): Promise<void>;
   /** Ends every session of `iss` matching `sid` (when given) or else `sub`; resolves to how many ended. */
   destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number>;
+  /**
+   * Optional, for stores shared by several instances: a replay cache for logout-token and DPoP-proof
+   * `jti`s, so a replay to another instance is refused too. Without it each instance remembers its own.
+   */
+  readonly replayCache?: ReplayCache;
+  /** Optional, for shared stores: a cross-instance lock, so one instance at a time refreshes a session. */
+  readonly lock?: SessionLock;
 }

@@ -9,8 +9,56 @@ import { OidcError } from '../errors/oidc.error.js';
 import type { PlatformRequest } from '../http/http-adapter.js';
 import { getOidcContext } from '../http/request-context.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcEvents } from '../events/oidc-events.service.js';
+import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import type { SessionPayload } from '../session/session-payload.js';
+
+/** Tokens the OP issued to the app itself (client credentials, token exchange). */
+export interface OidcTokenSet {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  /** epoch seconds, when the OP said */
+  readonly expiresAt?: number;
+  readonly scope?: string;
+  /** RFC 8693 §2.2.1 */
+  readonly issuedTokenType?: string;
+  readonly refreshToken?: string;
+}
+
+/** Parameters of {@link OidcTokenService.exchange} (RFC 8693 §2.1). */
+export interface TokenExchangeParams {
+  subjectToken: string;
+  subjectTokenType: string;
+  audience?: string | string[];
+  resource?: string | string[];
+  scope?: string;
+  requestedTokenType?: string;
+  actorToken?: string;
+  actorTokenType?: string;
+  /** Further parameters; reserved names (grant_type, client_id, subject_token, audience, scope, …) are refused. */
+  extra?: Record<string, string | string[]>;
+}
+
+/** Client-credential tokens are renewed this many seconds before they expire. */
+const CLIENT_TOKEN_MARGIN = 30;
+const CLIENT_TOKEN_CACHE_ENTRIES = 100;
+const MAX_LIST = 10;
+const MAX_EXTRA_PARAMS = 20;
+/** RFC 8693 §2.1 and RFC 6749 §2.3: parameters `extra` may never set (compared case-insensitively). */
+const RESERVED_EXCHANGE_PARAMS = new Set([
+  'grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type',
+  'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'audience', 'resource',
+  'scope', 'requested_token_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token',
+  'username', 'password', 'assertion', 'device_code',
+]);
+
+function boundedStrings(values: unknown[], name: string): asserts values is string[] {
+  if (values.length > MAX_LIST) throw new TypeError(`\`${name}\` takes at most ${MAX_LIST} values.`);
+  for (const v of values) {
+    if (typeof v !== 'string' || v === '' || v.length > 2048) throw new TypeError(`\`${name}\` values must be non-empty strings.`);
+  }
+}
 
 /**
  * Tokens for the current request or session: reading them, refreshing them when due (one refresh per
@@ -24,6 +72,8 @@ import type { SessionPayload } from '../session/session-payload.js';
 @Injectable()
 export class OidcTokenService {
   private readonly logger = new Logger('OidcTokens');
+  private readonly clientTokens = new Map<string, OidcTokenSet>();
+  private readonly clientFlights = new Map<string, Promise<OidcTokenSet>>();
   /** Single flight per session: concurrent requests of one session share one refresh (SE-12). */
   private readonly refreshing = new Map<string, Promise<LoadedSession>>();
 
@@ -32,6 +82,7 @@ export class OidcTokenService {
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
+    private readonly events: OidcEvents,
   ) {}
 
   private now(): number {
@@ -79,7 +130,13 @@ export class OidcTokenService {
     return flight;
   }
 
-  private async refreshNow(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
+  private refreshNow(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
+    // With a shared store, the lock makes the other instances wait and then read the winner's result.
+    const lock = this.options.session.store.lock;
+    return lock ? lock.run(`refresh:${loaded.key}`, () => this.refreshLocked(loaded, force)) : this.refreshLocked(loaded, force);
+  }
+
+  private async refreshLocked(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
     // Re-read first: another request may have refreshed (and rotated the refresh token) since this one
     // loaded the session. Sending a rotated-out refresh token makes the OP revoke the grant (RFC 9700 §4.14.2).
     const session = await this.sessions.read(loaded.key);
@@ -96,11 +153,13 @@ export class OidcTokenService {
       const error = classifyOpError(err, 'the refresh token grant');
       if (error.code === 'ERR_OIDC_OP_UNAVAILABLE' || error.code === 'ERR_OIDC_OP_TIMEOUT' || error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE') {
         // LF-27 (d): an unreachable OP is not a logout; keep the session and let the client retry.
+        this.emitFailure(session, 'ERR_OIDC_REFRESH_UNAVAILABLE', false);
         throw new OidcError('ERR_OIDC_REFRESH_UNAVAILABLE', 'The session could not be refreshed right now; try again shortly.', { cause: err });
       }
       // LF-27 (c): invalid_grant and friends end the session, with no retry loop.
       await this.sessions.destroy(session.key);
       this.logger.log(`Refresh refused for subject ${session.data.sub}; session ended.`);
+      this.emitFailure(session, error.code, true);
       throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended: the OpenID Provider refused to refresh it.', { cause: error });
     }
 
@@ -114,6 +173,7 @@ export class OidcTokenService {
       } catch (err) {
         // LF-26: tokens are not replaced, the new access token is never used, the session ends.
         await this.sessions.destroy(session.key);
+        this.emitFailure(session, 'ERR_OIDC_INVALID_RESPONSE', true);
         throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended: the refreshed ID token did not match the original.', { cause: err });
       }
     }
@@ -129,7 +189,149 @@ export class OidcTokenService {
       accessTokenIssuedAt: now,
       scope: tokens.scope ?? session.payload.scope,
     };
-    return this.sessions.update(session, payload);
+    const updated = await this.sessions.update(session, payload);
+    this.events.emit({ type: 'refresh', iss: session.data.iss, sub: session.data.sub, sessionId: session.key });
+    return updated;
+  }
+
+  private emitFailure(session: LoadedSession, code: string, sessionEnded: boolean): void {
+    this.events.emit({ type: 'refresh-failed', iss: session.data.iss, sub: session.data.sub, sessionId: session.key, code, sessionEnded });
+  }
+
+  /**
+   * An access token for the app itself (client credentials grant, RFC 6749 §4.4), cached per
+   * (scope, resource) until shortly before it expires; concurrent callers share one request.
+   *
+   * @example
+   * ```ts
+   * const { accessToken } = await tokens.clientCredentials({ scope: 'reports:read', resource: 'https://api.example.com' });
+   * ```
+   */
+  async clientCredentials(params: { scope?: string; resource?: string | string[] } = {}): Promise<OidcTokenSet> {
+    const resources = params.resource === undefined ? [] : Array.isArray(params.resource) ? params.resource : [params.resource];
+    boundedStrings(resources, 'resource');
+    if (params.scope !== undefined && typeof params.scope !== 'string') throw new TypeError('clientCredentials(): `scope` must be a string.');
+    const key = JSON.stringify([params.scope ?? '', [...resources].sort()]);
+    const cached = this.clientTokens.get(key);
+    if (cached && (cached.expiresAt === undefined || cached.expiresAt - CLIENT_TOKEN_MARGIN > this.now())) return cached;
+    let flight = this.clientFlights.get(key);
+    if (!flight) {
+      flight = this.requestClientCredentials(params.scope, resources).finally(() => this.clientFlights.delete(key));
+      this.clientFlights.set(key, flight);
+    }
+    const tokens = await flight;
+    this.clientTokens.delete(key);
+    this.clientTokens.set(key, tokens);
+    if (this.clientTokens.size > CLIENT_TOKEN_CACHE_ENTRIES) this.clientTokens.delete(this.clientTokens.keys().next().value as string);
+    return tokens;
+  }
+
+  private async requestClientCredentials(scope: string | undefined, resources: string[]): Promise<OidcTokenSet> {
+    const config = await this.discovery.getConfiguration();
+    const body = new URLSearchParams();
+    if (scope) body.set('scope', scope);
+    for (const r of resources) body.append('resource', r);
+    try {
+      return this.toTokenSet(await client.clientCredentialsGrant(config, body));
+    } catch (err) {
+      throw classifyOpError(err, 'the client credentials grant');
+    }
+  }
+
+  /**
+   * OAuth 2.0 Token Exchange (RFC 8693 §2.1). `extra` adds parameters but can never override one the
+   * method sets or that carries credentials (checked case-insensitively); arrays are bounded.
+   *
+   * @example
+   * ```ts
+   * const downstream = await tokens.exchange({
+   *   subjectToken: incoming, subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token',
+   *   audience: 'https://orders.internal',
+   * });
+   * ```
+   */
+  async exchange(params: TokenExchangeParams): Promise<OidcTokenSet> {
+    if (typeof params?.subjectToken !== 'string' || params.subjectToken === '') {
+      throw new TypeError('exchange(): `subjectToken` must be a non-empty string.');
+    }
+    if (typeof params.subjectTokenType !== 'string' || params.subjectTokenType === '') {
+      throw new TypeError('exchange(): `subjectTokenType` must be a token type URI (RFC 8693 §3).');
+    }
+    const body = new URLSearchParams({ subject_token: params.subjectToken, subject_token_type: params.subjectTokenType });
+    const lists: Array<[string, string | string[] | undefined]> = [['audience', params.audience], ['resource', params.resource]];
+    for (const [name, value] of lists) {
+      if (value === undefined) continue;
+      const values = Array.isArray(value) ? value : [value];
+      boundedStrings(values, name);
+      for (const v of values) body.append(name, v);
+    }
+    if (params.scope !== undefined) body.set('scope', String(params.scope));
+    if (params.requestedTokenType !== undefined) body.set('requested_token_type', String(params.requestedTokenType));
+    if (params.actorToken !== undefined) {
+      body.set('actor_token', String(params.actorToken));
+      body.set('actor_token_type', String(params.actorTokenType ?? 'urn:ietf:params:oauth:token-type:access_token'));
+    }
+    const extra = Object.entries(params.extra ?? {});
+    if (extra.length > MAX_EXTRA_PARAMS) throw new TypeError(`exchange(): at most ${MAX_EXTRA_PARAMS} \`extra\` parameters.`);
+    for (const [name, value] of extra) {
+      if (RESERVED_EXCHANGE_PARAMS.has(name.toLowerCase())) {
+        throw new TypeError(`exchange(): \`extra.${name}\` is reserved and cannot be set through \`extra\`.`);
+      }
+      const values = Array.isArray(value) ? value : [value];
+      boundedStrings(values, `extra.${name}`);
+      for (const v of values) body.append(name, v);
+    }
+    const config = await this.discovery.getConfiguration();
+    try {
+      return this.toTokenSet(await client.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', body));
+    } catch (err) {
+      throw classifyOpError(err, 'the token exchange');
+    }
+  }
+
+  /** Userinfo (OIDC Core §5.3) for an access token, checked with class-validator. */
+  async userinfo(accessToken: string): Promise<UserInfoClaims> {
+    const config = await this.discovery.getConfiguration();
+    let body: unknown;
+    try {
+      body = await client.fetchUserInfo(config, accessToken, client.skipSubjectCheck);
+    } catch (err) {
+      throw classifyOpError(err, 'the userinfo request');
+    }
+    return toClaims(UserInfoClaims, body, 'The userinfo response');
+  }
+
+  /** Token introspection (RFC 7662) with the client's credentials. */
+  async introspect(token: string, tokenTypeHint?: string): Promise<Record<string, unknown> & { active: boolean }> {
+    const config = await this.discovery.getConfiguration();
+    try {
+      const result = await client.tokenIntrospection(config, token, tokenTypeHint ? { token_type_hint: tokenTypeHint } : undefined);
+      return result as Record<string, unknown> & { active: boolean };
+    } catch (err) {
+      throw classifyOpError(err, 'the introspection request');
+    }
+  }
+
+  /** Token revocation (RFC 7009). */
+  async revoke(token: string, tokenTypeHint?: 'access_token' | 'refresh_token'): Promise<void> {
+    const config = await this.discovery.getConfiguration();
+    try {
+      await client.tokenRevocation(config, token, tokenTypeHint ? { token_type_hint: tokenTypeHint } : undefined);
+    } catch (err) {
+      throw classifyOpError(err, 'the revocation request');
+    }
+  }
+
+  private toTokenSet(tokens: client.TokenEndpointResponse): OidcTokenSet {
+    const now = this.now();
+    return Object.freeze({
+      accessToken: tokens.access_token,
+      tokenType: tokens.token_type,
+      expiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in : undefined,
+      scope: tokens.scope,
+      issuedTokenType: typeof tokens.issued_token_type === 'string' ? tokens.issued_token_type : undefined,
+      refreshToken: tokens.refresh_token,
+    });
   }
 
   /** OIDC Core §12.2: a refreshed ID token keeps iss, sub, aud, azp and auth_time of the original. */

@@ -1,0 +1,76 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { OidcModule, type OidcModuleOptions } from '../lib/index.js';
+import { HomeController } from './home.controller.js';
+import { ProfileController } from './profile.controller.js';
+
+/**
+ * OidcModule configured from the environment, exactly as an application would do it:
+ *
+ * | variable             | meaning                                                         |
+ * | -------------------- | --------------------------------------------------------------- |
+ * | `OIDC_ISSUER`        | the OpenID Provider's issuer URL                                |
+ * | `OIDC_CLIENT_ID`     | this app's client_id at the OP                                  |
+ * | `OIDC_CLIENT_SECRET` | its secret (leave unset for a public client)                    |
+ * | `BASE_URL`           | this app's public URL; default `http://localhost:<PORT or 3000>` |
+ * | `SESSION_SECRET`     | ≥ 32 random characters that seal the session                    |
+ *
+ * (`npm run sample` without `OIDC_ISSUER` starts a development OP and fills these in — see main.ts.)
+ */
+function oidcModuleFromConfig(): DynamicModule {
+  return OidcModule.forRootAsync({
+    imports: [ConfigModule],
+    inject: [ConfigService],
+    useFactory: (config: ConfigService): OidcModuleOptions => ({
+      issuer: config.getOrThrow('OIDC_ISSUER'),
+      clientId: config.getOrThrow('OIDC_CLIENT_ID'),
+      clientSecret: config.get('OIDC_CLIENT_SECRET') || undefined,
+      baseUrl: config.get('BASE_URL') || `http://localhost:${config.get('PORT') || 3000}`,
+      session: { secret: config.getOrThrow('SESSION_SECRET') },
+    }),
+  });
+}
+
+const controllers = [HomeController, ProfileController];
+
+/** The sample application: a public home page, a guarded profile page and a guarded JSON route. */
+@Module({
+  imports: [ConfigModule.forRoot({ isGlobal: true }), oidcModuleFromConfig()],
+  controllers,
+})
+export class AppModule {}
+
+/** What the sample needs to know; {@link AppModule} reads the same values from the environment. */
+export interface SampleSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  baseUrl: string;
+  sessionSecret: string;
+}
+
+/** The application module {@link createSampleModule} returns (same imports and controllers as {@link AppModule}). */
+@Module({})
+export class SampleModule {}
+
+/**
+ * The same application as {@link AppModule}, configured with `settings` instead of the environment
+ * (`.env` and `process.env` are ignored) — for tests and for embedding the sample.
+ */
+export function createSampleModule(settings: SampleSettings): DynamicModule {
+  const values: Record<string, string> = {
+    OIDC_ISSUER: settings.issuer,
+    OIDC_CLIENT_ID: settings.clientId,
+    BASE_URL: settings.baseUrl,
+    SESSION_SECRET: settings.sessionSecret,
+  };
+  if (settings.clientSecret !== undefined) values.OIDC_CLIENT_SECRET = settings.clientSecret;
+  return {
+    module: SampleModule,
+    imports: [
+      ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => values] }),
+      oidcModuleFromConfig(),
+    ],
+    controllers,
+  };
+}

@@ -2,12 +2,24 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import * as client from 'openid-client';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
-import type { PlatformRequest, PlatformResponse } from '../http/http-adapter.js';
+import { serializeCookie } from '../http/cookies.js';
+import { appendSetCookie, requestCookies, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { sanitizeReturnTo } from '../login/return-to.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
 import type { SessionPayload } from '../session/session-payload.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
+
+interface PendingLogout {
+  state: string;
+  returnTo: string;
+  createdAt: number;
+}
+
+const LOGOUT_CONTEXT = 'rp-initiated-logout';
+/** Seconds a logout at the OP may take before its landing forgets the returnTo. */
+const LOGOUT_TTL = 600;
 
 /** RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). */
 @Injectable()
@@ -26,7 +38,7 @@ export class OidcLogoutService {
    * reached), then resolves to where the browser goes: the OP's `end_session_endpoint` with
    * `id_token_hint`, `client_id` and the configured `post_logout_redirect_uri`, or that URI itself.
    */
-  async logout(req: PlatformRequest, res: PlatformResponse): Promise<string> {
+  async logout(req: PlatformRequest, res: PlatformResponse, returnTo?: unknown): Promise<string> {
     const session = await this.sessions.end(req, res);
     const fallback = this.options.logout.postLogoutRedirectUri;
     if (!session) return fallback;
@@ -43,15 +55,47 @@ export class OidcLogoutService {
     await this.revoke(config, session.payload);
     if (this.options.logout.idpLogout === false || !session.payload.idToken) return fallback;
     if (!config.serverMetadata().end_session_endpoint) return fallback;
-    // RP-Initiated Logout §2: id_token_hint, post_logout_redirect_uri (registered value only) and client_id.
+    // RP-Initiated Logout §2: id_token_hint, post_logout_redirect_uri (registered value only, LO-17) and
+    // client_id; §3: a fresh state, remembered with the validated returnTo for the landing route.
+    const state = client.randomState();
+    const pending: PendingLogout = { state, returnTo: sanitizeReturnTo(returnTo), createdAt: Math.floor(Date.now() / 1000) };
+    appendSetCookie(
+      res,
+      serializeCookie(this.logoutCookieName(), await this.sessions.crypto.seal(pending, LOGOUT_CONTEXT), this.logoutCookieAttributes(LOGOUT_TTL)),
+    );
     return client
       .buildEndSessionUrl(config, {
         id_token_hint: session.payload.idToken,
         post_logout_redirect_uri: fallback,
         client_id: this.options.clientId,
-        state: client.randomState(),
+        state,
       })
       .href;
+  }
+
+  /**
+   * The `post_logout_redirect_uri` landing (`GET /auth/logout/callback`, when configured as that URI):
+   * with the `state` this browser's logout sent (RP-Initiated Logout §3), the stored same-origin returnTo;
+   * with another or no state, undefined — the caller shows a neutral "signed out" page (LO-18).
+   */
+  async landing(req: PlatformRequest, res: PlatformResponse): Promise<string | undefined> {
+    const sealed = requestCookies(req).get(this.logoutCookieName());
+    const state = requestQuery(req).getAll('state');
+    if (sealed === undefined) return undefined;
+    appendSetCookie(res, serializeCookie(this.logoutCookieName(), '', this.logoutCookieAttributes(0)));
+    const pending = await this.sessions.crypto.open<PendingLogout>(sealed, LOGOUT_CONTEXT);
+    if (!pending || state.length !== 1 || state[0] !== pending.state) return undefined;
+    if (Math.floor(Date.now() / 1000) - pending.createdAt > LOGOUT_TTL) return undefined;
+    return new URL(pending.returnTo, this.options.baseUrl.origin).href;
+  }
+
+  private logoutCookieName(): string {
+    return `${this.options.session.cookieName}.logout`;
+  }
+
+  private logoutCookieAttributes(maxAge: number) {
+    const { cookie } = this.options.session;
+    return { httpOnly: true, secure: cookie.secure, sameSite: 'lax' as const, path: new URL(this.options.redirectUri).pathname.replace(/\/callback$/, '') || '/', maxAge };
   }
 
   /**

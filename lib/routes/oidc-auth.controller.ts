@@ -81,11 +81,30 @@ export class OidcAuthController {
 
   private async logout(req: PlatformRequest, res: PlatformResponse): Promise<void> {
     try {
-      const location = await this.logoutService.logout(req, res);
+      const location = await this.logoutService.logout(req, res, requestQuery(req).get('returnTo') ?? undefined);
       sendRedirect(res, location, 302, NO_STORE_HEADERS);
     } catch (err) {
       this.fail(res, err, 'logout');
     }
+  }
+
+  /**
+   * `GET /auth/logout/callback`: where the OP returns after logout when `logout.postLogoutRedirectUri`
+   * points here. The right `state` → 302 to the returnTo given at logout; otherwise a neutral page (LO-18).
+   */
+  @Public()
+  @Get('logout/callback')
+  async logoutCallback(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    const location = await this.logoutService.landing(req, res);
+    if (location) {
+      sendRedirect(res, location, 302, NO_STORE_HEADERS);
+      return;
+    }
+    sendResponse(res, 200, '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>Signed out</h1><p>You are signed out.</p></body></html>', {
+      ...NO_STORE_HEADERS,
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': "default-src 'none'",
+    });
   }
 
   /**

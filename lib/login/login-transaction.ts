@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { decodeProtectedHeader } from 'jose';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { serializeCookie } from '../http/cookies.js';
 import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
@@ -41,8 +40,9 @@ export class LoginTransactions {
     return this.prefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
   }
 
-  private aad(state: string): string {
-    return `login-transaction:${state}`;
+  /** Binds a sealed transaction to its cookie's name (itself derived from the state). */
+  private aad(cookieName: string): string {
+    return `login-transaction:${cookieName}`;
   }
 
   /** Stores a new transaction, evicting the oldest beyond {@link MAX_TRANSACTIONS}. */
@@ -51,15 +51,16 @@ export class LoginTransactions {
     if (existing.length >= MAX_TRANSACTIONS) {
       const aged = await Promise.all(
         existing.map(async ([name, value]) => {
-          const open = await this.crypto.open<LoginTransaction>(value, this.aadFromAnyState(value));
+          const open = await this.crypto.open<LoginTransaction>(value, this.aad(name));
           return { name, createdAt: open?.createdAt ?? 0 };
         }),
       );
       aged.sort((a, b) => a.createdAt - b.createdAt);
       for (const { name } of aged.slice(0, existing.length - MAX_TRANSACTIONS + 1)) this.clear(res, name);
     }
-    const sealed = await this.crypto.seal(tx, this.aad(tx.state));
-    appendSetCookie(res, serializeCookie(this.cookieName(tx.state), sealed, this.attributes(this.options.transactionTtl)));
+    const name = this.cookieName(tx.state);
+    const sealed = await this.crypto.seal(tx, this.aad(name));
+    appendSetCookie(res, serializeCookie(name, sealed, this.attributes(this.options.transactionTtl)));
   }
 
   /** The transaction for `state`, if this browser started it and it has not been tampered with. Always clears it. */
@@ -68,19 +69,9 @@ export class LoginTransactions {
     const value = requestCookies(req).get(name);
     if (value === undefined) return undefined;
     this.clear(res, name);
-    const tx = await this.crypto.open<LoginTransaction>(value, this.aad(state));
+    const tx = await this.crypto.open<LoginTransaction>(value, this.aad(name));
     // RFC 9700 §4.7.1: state is compared as sealed, so it can neither be swapped nor altered.
     return tx && tx.state === state ? tx : undefined;
-  }
-
-  /** Eviction only needs `createdAt`; the sealed header names its context, checked again on opening. */
-  private aadFromAnyState(sealed: string): string {
-    try {
-      const { ctx } = decodeProtectedHeader(sealed) as { ctx?: unknown };
-      return typeof ctx === 'string' ? ctx : '';
-    } catch {
-      return '';
-    }
   }
 
   private clear(res: PlatformResponse, name: string): void {

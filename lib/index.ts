@@ -4,6 +4,7 @@ export type {
   AfterCallbackHook,
   ClientAuthMethod,
   OidcBearerOptions,
+  OidcIssuerResolver,
   OidcLogoutOptions,
   OidcModuleExtras,
   OidcModuleOptions,

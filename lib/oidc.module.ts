@@ -4,12 +4,15 @@ import type { OidcModuleExtras, OidcModuleOptions } from './config/oidc-options.
 import { AccessTokenVerifier } from './bearer/access-token.verifier.js';
 import { DpopVerifier } from './bearer/dpop.verifier.js';
 import { JwksCache } from './bearer/jwks.cache.js';
+import { TokenIntrospector } from './bearer/token-introspector.js';
 import { resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-oidc-options.js';
 import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
 import { OidcLogoutService } from './logout/oidc-logout.service.js';
+import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticator.js';
+import { OidcPassportRegistrar } from './passport/oidc-passport.registrar.js';
 import { MemoryReplayCache } from './cache/replay-cache.js';
 import { OidcBackchannelLogoutService } from './logout/oidc-backchannel-logout.service.js';
 import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, systemClock } from './oidc.constants.js';
@@ -78,6 +81,10 @@ export class OidcModule extends OidcConfigurableModule {
       OidcLoginService,
       JwksCache,
       DpopVerifier,
+      TokenIntrospector,
+      // Passport strategies `oidc` and `oidc-bearer`, registered only when the optional `passport` is installed.
+      OidcPassportAuthenticator,
+      OidcPassportRegistrar,
       OidcLogoutService,
       OidcGlobalGuard,
       { provide: APP_GUARD, useExisting: OidcGlobalGuard },

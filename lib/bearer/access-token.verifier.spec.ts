@@ -506,6 +506,114 @@ describe('AccessTokenVerifier', () => {
     });
   });
 
+  describe('bearer.issuers as a per-request resolver (tenants)', () => {
+    const byTenant = (req: unknown) => ((req as { tenant?: string } | undefined)?.tenant === 'a' ? [issuer] : [canaryUrl]);
+
+    it('trusts only the issuers returned for this request; an untrusted issuer is never contacted', async () => {
+      const { verifier } = setup({ issuers: byTenant });
+      canaryHits = 0;
+      const token = await mint();
+      await expect(verifier.verify(token, { req: { tenant: 'a' } })).resolves.toMatchObject({ sub: 'alice', iss: issuer });
+      // RFC 9068 §4: verified and cached for tenant a, still refused on a request of tenant b
+      await expect(verifier.verify(token, { req: { tenant: 'b' } })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      // a token naming the canary as issuer, on tenant a: refused before any discovery or JWKS request
+      await expect(verifier.verify(await mint({ iss: canaryUrl }), { req: { tenant: 'a' } })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      expect(canaryHits).toBe(0);
+    });
+
+    it('awaits an async resolver and hands it the request', async () => {
+      const seen: unknown[] = [];
+      const { verifier } = setup({
+        issuers: async (req) => {
+          seen.push(req);
+          return [issuer];
+        },
+      });
+      const req = { headers: { 'x-tenant': 'a' } };
+      await expect(verifier.verify(await mint(), { req })).resolves.toBeDefined();
+      expect(seen).toEqual([req]);
+    });
+
+    it.each([
+      ['a string', () => issuer],
+      ['an array with a number', () => [issuer, 1]],
+      ['an array with an empty string', () => ['']],
+      ['more than 100 issuers', () => Array.from({ length: 101 }, (_, i) => `https://t${i}.example`)],
+    ])('is a TypeError when the resolver returns %s', async (_name, resolver) => {
+      const { verifier } = setup({ issuers: resolver as unknown as () => string[] });
+      await expect(verifier.verify(await mint(), { req: {} })).rejects.toBeInstanceOf(TypeError);
+    });
+
+    it('an empty list trusts nobody', async () => {
+      const { verifier } = setup({ issuers: () => [] });
+      await rejects(verifier, await mint());
+    });
+  });
+
+  describe('opaque access tokens', () => {
+    it('are refused with invalid_token when introspection is off', async () => {
+      const { verifier } = setup();
+      await rejects(verifier, 'mF_9.B5f-4.1JqM-opaque');
+      await rejects(verifier, 'NzQ2YjY4ZGYtZDU0Ny00ZjQzLTk4NTEtMmE5ZTQ2NjE0ZjM0');
+    });
+
+    it('go to introspection when it is on — and JWT-shaped tokens never do', async () => {
+      const calls: Array<{ token: string; trusted: readonly string[] }> = [];
+      const introspector = {
+        introspect: async (token: string, trusted: readonly string[]) => {
+          calls.push({ token, trusted });
+          return { issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', scope: 'api:read', token_type: 'Bearer' }) };
+        },
+      };
+      const options = resolveOidcOptions({
+        issuer,
+        clientId: CLIENT_ID,
+        clientSecret: 'client-secret',
+        baseUrl: 'https://app.example.com',
+        session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
+        bearer: { audience: API, introspection: true },
+      });
+      const clock = new TestClock();
+      const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
+      const verifier = new AccessTokenVerifier(options, new JwksCache(options, discovery, clock), new DpopVerifier(options, clock, new MemoryReplayCache()), clock, introspector as never);
+      await expect(verifier.verify('NzQ2YjY4ZGYtZDU0Ny00ZjQz')).resolves.toMatchObject({ sub: 'bob' });
+      expect(calls).toEqual([{ token: 'NzQ2YjY4ZGYtZDU0Ny00ZjQz', trusted: [issuer] }]);
+      // a forged three-segment token is verified locally (and fails), never sent to the OP
+      const [h, p] = (await mint()).split('.');
+      await rejects(verifier, `${h}.${p}.${'A'.repeat(342)}`);
+      expect(calls).toHaveLength(1);
+      await rejects(verifier, '');
+      expect(calls).toHaveLength(1);
+    });
+
+    it('apply the DPoP rules to an introspected cnf.jkt (RFC 9449 §6.2, §7.2)', async () => {
+      const key = await generateKeyPair('ES256');
+      const { calculateJwkThumbprint } = await import('jose');
+      const jkt = await calculateJwkThumbprint(await exportJWK(key.publicKey));
+      const introspector = {
+        introspect: async () => ({ issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', token_type: 'DPoP', cnf: { jkt } }) }),
+      };
+      const options = resolveOidcOptions({
+        issuer,
+        clientId: CLIENT_ID,
+        clientSecret: 'client-secret',
+        baseUrl: 'https://app.example.com',
+        session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
+        bearer: { audience: API, introspection: true },
+      });
+      const clock = new TestClock();
+      const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
+      const verifier = new AccessTokenVerifier(options, new JwksCache(options, discovery, clock), new DpopVerifier(options, clock, new MemoryReplayCache()), clock, introspector as never);
+      const token = 'opaque-dpop-bound-token';
+      await rejects(verifier, token);
+      const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: 'https://app.example.com/orders', iat: nowSeconds(), ath: accessTokenHash(token) })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey) })
+        .sign(key.privateKey);
+      await expect(verifier.verify(token, { method: 'GET', url: 'https://app.example.com/orders', dpopProof: proof })).resolves.toMatchObject({ sub: 'bob' });
+    });
+  });
+
   it('is a TypeError to pass a DPoP proof without method and url', async () => {
     const { verifier } = setup();
     await expect(verifier.verify(await mint(), { dpopProof: 'x.y.z' })).rejects.toBeInstanceOf(TypeError);

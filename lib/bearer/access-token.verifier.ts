@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { reviveClaims, toClaims } from '../claims/claims.validation.js';
@@ -7,6 +7,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { DpopVerifier } from './dpop.verifier.js';
 import { JwksCache, type VerificationKey } from './jwks.cache.js';
+import { TokenIntrospector } from './token-introspector.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 
 /** Options of {@link AccessTokenVerifier.verify}. */
@@ -23,6 +24,12 @@ export interface AccessTokenVerifyOptions {
    * public base URL and the request path — never from the `Host` header.
    */
   url?: string;
+  /**
+   * The platform request (Express or Fastify), handed to a `bearer.issuers` resolver to pick the issuers
+   * trusted for this request. `OidcGuard` and the Passport strategies pass it; without it a resolver
+   * receives `undefined`.
+   */
+  req?: unknown;
 }
 
 /** Largest access token looked at; 16 KB is far above any real JWT access token. */
@@ -42,6 +49,9 @@ interface VerifiedToken {
   readonly issuer: string;
   readonly key: VerificationKey;
 }
+
+/** Upper bound on the issuers a `bearer.issuers` resolver may return for one request. */
+const MAX_RESOLVED_ISSUERS = 100;
 
 function invalidToken(description: string, cause?: unknown): OidcError {
   return new OidcError('ERR_OIDC_INVALID_TOKEN', description, { cause });
@@ -69,15 +79,18 @@ function fromJose(err: unknown): OidcError {
 }
 
 /**
- * Verifies JWT access tokens (RFC 9068) issued by the trusted issuers (`bearer.issuers`) for this API
- * (`bearer.audience`), and DPoP proofs (RFC 9449) when the token comes with one. Returns the validated
- * {@link AccessTokenClaims}; throws {@link OidcError} `ERR_OIDC_INVALID_TOKEN` (401),
- * `ERR_OIDC_INVALID_DPOP_PROOF` (401), `ERR_OIDC_INVALID_REQUEST` (400) or, while the issuer's keys
- * cannot be fetched, `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503).
+ * Verifies JWT access tokens (RFC 9068) issued by the trusted issuers (`bearer.issuers`, a list or a
+ * per-request resolver) for this API (`bearer.audience`), opaque access tokens by introspection (RFC 7662)
+ * when `bearer.introspection` is on, and DPoP proofs (RFC 9449) when the token comes with one. Returns the
+ * validated {@link AccessTokenClaims}; throws {@link OidcError} `ERR_OIDC_INVALID_TOKEN` (401),
+ * `ERR_OIDC_INVALID_DPOP_PROOF` (401), `ERR_OIDC_INVALID_REQUEST` (400) or, while the issuer's keys or
+ * its introspection endpoint cannot be reached, `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503).
  *
  * Cheap structural checks run before any cryptography or network: size, compact JWS shape, header
  * (algorithm allow-list, no key-carrying headers, no `crit`), `typ`, and the issuer — keys are fetched
- * only for a trusted issuer. Successful verifications are cached until the token's `exp`.
+ * only for an issuer trusted for the request at hand. Successful verifications are cached until the
+ * token's `exp`; a cached token is still refused on a request whose trusted issuers do not include its own.
+ * A token shaped like a JWT is always verified locally, never introspected.
  *
  * @example
  * ```ts
@@ -99,6 +112,7 @@ export class AccessTokenVerifier {
     private readonly jwks: JwksCache,
     private readonly dpop: DpopVerifier,
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    @Optional() private readonly introspector?: TokenIntrospector,
   ) {
     this.cache = new VerifiedTokenCache(options.bearer?.cache.maxEntries ?? 0, () => clock.now());
   }
@@ -110,6 +124,7 @@ export class AccessTokenVerifier {
    * ```ts
    * const claims = await verifier.verify(token);
    * const bound = await verifier.verify(token, { dpopProof, method: 'GET', url: 'https://api.example.com/orders' });
+   * const tenant = await verifier.verify(token, { req }); // with a `bearer.issuers` resolver
    * ```
    */
   async verify(token: string, opts: AccessTokenVerifyOptions = {}): Promise<AccessTokenClaims> {
@@ -123,7 +138,7 @@ export class AccessTokenVerifier {
       if (bearer.dpop === 'required') {
         throw invalidToken('This resource requires a DPoP-bound access token sent with the DPoP scheme.');
       }
-      const { claims } = await this.verifyToken(token);
+      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
       // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token MUST be rejected (downgrade).
       if (this.boundKey(claims) !== undefined) {
         throw invalidToken('This access token is DPoP-bound; send it with the DPoP scheme and a proof.');
@@ -137,7 +152,7 @@ export class AccessTokenVerifier {
     }
     // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong.
     const proof = await this.dpop.verifyProof(opts.dpopProof, { method: opts.method, url: opts.url, accessToken: token });
-    const { claims } = await this.verifyToken(token);
+    const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
     const jkt = this.boundKey(claims);
     // RFC 9449 §4.3 check 12: the token must be bound to the proof's key (§6.1 `cnf.jkt`, RFC 7638).
     if (jkt === undefined) throw invalidToken('This access token is not DPoP-bound; send it with the Bearer scheme.');
@@ -145,6 +160,17 @@ export class AccessTokenVerifier {
     // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
     await this.dpop.recordJti(proof);
     return this.copy(claims);
+  }
+
+  /** The issuers trusted for this request: the static `bearer.issuers`, or what its resolver returns. */
+  private async trustedIssuers(req: unknown): Promise<readonly string[]> {
+    const issuers = this.options.bearer!.issuers;
+    if (typeof issuers !== 'function') return issuers;
+    const resolved: unknown = await issuers(req);
+    if (!Array.isArray(resolved) || resolved.length > MAX_RESOLVED_ISSUERS || !resolved.every(isNonEmptyString)) {
+      throw new TypeError(`The \`bearer.issuers\` resolver must return an array of at most ${MAX_RESOLVED_ISSUERS} issuer strings.`);
+    }
+    return resolved;
   }
 
   /** A fresh instance per call: the cached claims must not be mutated by one request for the next. */
@@ -165,17 +191,27 @@ export class AccessTokenVerifier {
     return jkt;
   }
 
-  private async verifyToken(token: string): Promise<VerifiedToken> {
+  private async verifyToken(token: string, trusted: readonly string[]): Promise<{ readonly claims: AccessTokenClaims; readonly issuer: string }> {
     const bearer = this.options.bearer!;
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too large.');
+    // RFC 6750 §2.1: a credential is at least one character.
+    if (token.length === 0) throw invalidToken('The access token is empty.');
     const cached = this.cache.get(token);
     // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
-    if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) return cached;
+    if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {
+      // RFC 9068 §4: the issuer must be trusted for THIS request (a resolver may trust other issuers per request).
+      if (!trusted.includes(cached.issuer)) throw invalidToken('The access token issuer is not trusted.');
+      return cached;
+    }
 
-    // RFC 8725 §3.6 / BR-14: an encrypted token (JWE, five segments) is refused without any decryption.
-    if (JWE_COMPACT.test(token)) throw invalidToken('Encrypted access tokens (JWE) are not accepted.');
-    // RFC 7515 §7.1, RFC 7519 §7.2: three base64url segments, nothing else, before any parsing.
-    if (!JWS_COMPACT.test(token)) throw invalidToken('The access token is not a compact JWS.');
+    if (!JWS_COMPACT.test(token)) {
+      // RFC 7662 §2: anything that is not a JWT is opaque to this server; with introspection on, the OP decides.
+      if (bearer.introspection && this.introspector) return this.introspector.introspect(token, trusted);
+      // RFC 8725 §3.6 / BR-14: an encrypted token (JWE, five segments) is refused without any decryption.
+      if (JWE_COMPACT.test(token)) throw invalidToken('Encrypted access tokens (JWE) are not accepted.');
+      // RFC 7515 §7.1, RFC 7519 §7.2: three base64url segments, nothing else, before any parsing.
+      throw invalidToken('The access token is not a compact JWS.');
+    }
     let header: Record<string, unknown>;
     let payload: JWTPayload;
     try {
@@ -187,14 +223,14 @@ export class AccessTokenVerifier {
     }
     const alg = this.checkHeader(header);
 
-    // RFC 9068 §4 / RFC 8725 §3.8: `iss` must be exactly a trusted issuer — checked before any key fetch,
-    // so an untrusted issuer never makes this server call anywhere.
+    // RFC 9068 §4 / RFC 8725 §3.8: `iss` must be exactly an issuer trusted for this request — checked
+    // before any discovery or key fetch, so an untrusted issuer never makes this server call anywhere.
     const issuer = payload.iss;
-    if (typeof issuer !== 'string' || !bearer.issuers.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
+    if (typeof issuer !== 'string' || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
     this.refuseOtherTokenKinds(payload);
 
     const kid = header.kid as string | undefined;
-    const keys = await this.jwks.keysFor(issuer, alg, kid);
+    const keys = await this.jwks.keysFor(issuer, alg, kid, trusted);
     if (keys.length === 0) throw invalidToken('No signing key of the issuer matches the access token.');
 
     const strict = normalizeTyp(typeof header.typ === 'string' ? header.typ : '') === 'at+jwt';

@@ -8,8 +8,9 @@ const bearer = (dpop: 'disabled' | 'allowed' | 'required') => ({
   algorithms: ['ES256', 'RS256'],
   requireJwtAccessTokenType: false,
   introspection: false,
+  identityClaims: new Map<string, string>(),
   dpop,
-  cache: { maxEntries: 10 },
+  cache: { maxEntries: 10, introspectionTtl: 60 },
 });
 
 describe('parseAuthorization (RFC 6750 §2.1, RFC 9449 §7.1, RFC 9110 §11.1)', () => {

@@ -324,4 +324,15 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     await expect(jwks.keysFor(canaryUrl, 'ES256', 'k1')).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
     expect(hits.canary).toBe(0);
   });
+
+  it('with a resolver, fetches only for an issuer in the list the caller checked (defence in depth)', async () => {
+    const { jwks } = setup({ viaDiscovery: true, bearer: { issuers: () => [issuer] } });
+    // no list passed: a resolver has no static list to fall back on, so nothing is trusted
+    await expect(jwks.keysFor(issuer, 'ES256', 'k1')).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+    await expect(jwks.keysFor(canaryUrl, 'ES256', 'k1', [issuer])).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+    expect(hits.canary).toBe(0);
+    expect(hits.jwks).toBe(0);
+    expect((await jwks.keysFor(issuer, 'ES256', 'k1', [issuer])).map((k) => k.jwk.kid)).toEqual(['k1']);
+    expect(hits.discovery).toBe(1);
+  });
 });

@@ -23,6 +23,11 @@ const DEFAULT_SETTINGS: JwksCacheSettings = Object.freeze({ cooldown: 30, maxAge
 
 /** Keys kept per issuer; a JWKS with more is cut (a real OP publishes a handful). */
 const MAX_KEYS = 100;
+/**
+ * Issuers whose keys are kept at once; with a per-request `bearer.issuers` resolver (tenants) the least
+ * recently used idle issuer is dropped beyond it (its keys are fetched again when next needed).
+ */
+const MAX_ISSUERS = 1000;
 /** First delay before retrying a JWKS that could not be had at all; doubles up to the cooldown. */
 const FIRST_RETRY_MS = 1000;
 
@@ -122,7 +127,7 @@ function isLoopback(url: URL): boolean {
 }
 
 /**
- * The signing keys of each trusted access-token issuer (`bearer.issuers`).
+ * The signing keys of each trusted access-token issuer (`bearer.issuers`, static or resolved per request).
  *
  * - `jwks_uri` comes from discovery: {@link OidcDiscoveryService} for the configured issuer, the issuer's own
  *   `/.well-known/openid-configuration` for the others (its `issuer` must equal the trusted value).
@@ -151,10 +156,12 @@ export class JwksCache {
 
   /**
    * Keys of `issuer` usable for a token signed with `alg` and naming `kid` (none when nothing fits).
+   * `trusted` is the list of issuers the caller checked the token's `iss` against (the request's, when
+   * `bearer.issuers` is a resolver); by default the static `bearer.issuers`.
    * Throws `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503) while the issuer's keys could never be fetched.
    */
-  async keysFor(issuer: string, alg: string, kid: string | undefined): Promise<VerificationKey[]> {
-    const state = this.stateOf(issuer);
+  async keysFor(issuer: string, alg: string, kid: string | undefined, trusted?: readonly string[]): Promise<VerificationKey[]> {
+    const state = this.stateOf(issuer, trusted);
     const now = this.clock.now();
     if (!state.keys) {
       await this.firstLoad(state, now);
@@ -184,16 +191,28 @@ export class JwksCache {
     return state.keys.includes(key);
   }
 
-  private stateOf(issuer: string): IssuerKeys {
+  private stateOf(issuer: string, trusted: readonly string[] | undefined): IssuerKeys {
+    // Defence in depth: callers check the issuer first; keys are only ever fetched for trusted issuers.
+    const configured = this.options.bearer?.issuers;
+    const allowed = trusted ?? (Array.isArray(configured) ? configured : []);
+    if (!allowed.includes(issuer)) throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
     let state = this.issuers.get(issuer);
-    if (!state) {
-      // Defence in depth: callers check the issuer first; keys are only ever fetched for trusted issuers.
-      if (!this.options.bearer?.issuers.includes(issuer)) {
-        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
-      }
-      state = { issuer, fetchedAt: 0, fetchStartedAt: 0, failures: 0, retryAt: 0 };
+    if (state) {
+      // Most recently used last (Map iteration order is insertion order), for the MAX_ISSUERS bound.
+      this.issuers.delete(issuer);
       this.issuers.set(issuer, state);
+      return state;
     }
+    if (this.issuers.size >= MAX_ISSUERS) {
+      for (const [name, old] of this.issuers) {
+        if (!old.inflight) {
+          this.issuers.delete(name);
+          break;
+        }
+      }
+    }
+    state = { issuer, fetchedAt: 0, fetchStartedAt: 0, failures: 0, retryAt: 0 };
+    this.issuers.set(issuer, state);
     return state;
   }
 

@@ -9,8 +9,9 @@ interface Entry<T> {
 /**
  * Bounded LRU of access tokens that passed verification, so a hot token costs one SHA-256 rather than a
  * signature check per request. Keyed by SHA-256 of the token (the raw token is never held as a key);
- * an entry lives until the token's `exp` at the latest. Only successes are stored: a failing token is
- * verified again each time, so nothing an attacker sends can poison it.
+ * an entry lives until the token's `exp` at the latest. The verifier stores only successes here: a failing
+ * JWT is verified again each time, so nothing an attacker sends can poison it. (Token introspection keeps
+ * a second, short-lived instance of refusals, which can only ever refuse.)
  */
 export class VerifiedTokenCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
@@ -55,6 +56,7 @@ export class VerifiedTokenCache<T> {
   }
 }
 
-function hashToken(token: string): string {
+/** SHA-256 of a token (base64url): how caches and in-flight maps key tokens without holding them. */
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }

@@ -83,14 +83,70 @@ export interface OidcSessionOptions {
   cookie?: { secure?: boolean; sameSite?: 'lax' | 'strict' | 'none'; domain?: string; path?: string };
 }
 
+/**
+ * Returns the issuers trusted for one request (multi-tenant APIs): the access token's `iss` must be one of
+ * them, compared exactly, before any discovery or key fetch happens. Receives the platform request
+ * (Express or Fastify). Return only issuers you control or have vetted: each one returned may be
+ * contacted (`<issuer>/.well-known/openid-configuration`, its `jwks_uri`) — never build an issuer from
+ * request input without checking it against your own list of tenants.
+ *
+ * @example
+ * ```ts
+ * const tenants: Record<string, string> = { acme: 'https://acme.eu.auth0.com/', globex: 'https://login.globex.example' };
+ * const issuers: OidcIssuerResolver = (req) => {
+ *   const tenant = (req as { headers: Record<string, string | undefined> }).headers['x-tenant'];
+ *   return tenant && Object.hasOwn(tenants, tenant) ? [tenants[tenant]!] : [];
+ * };
+ * ```
+ */
+export type OidcIssuerResolver = (req: unknown) => readonly string[] | Promise<readonly string[]>;
+
+/** Options of Bearer/DPoP access-token authentication (the `bearer` option). */
 export interface OidcBearerOptions {
+  /** This API's identifier(s): a token's `aud` must contain one of them (RFC 9068 §4, RFC 7662 §2.2 `aud`). */
   audience: string | string[];
-  issuers?: string[];
+  /**
+   * Issuers whose access tokens are accepted, compared exactly with the token's `iss`: a static list, or
+   * an {@link OidcIssuerResolver} that picks the list for each request (tenants). Keys are only ever
+   * fetched for an issuer on the list of the request at hand.
+   * @default [issuer]
+   */
+  issuers?: string[] | OidcIssuerResolver;
+  /** Accepted signature algorithms; asymmetric ones only (RFC 8725 §3.1). @default every asymmetric algorithm */
   algorithms?: string[];
+  /** Require `typ: at+jwt` (RFC 9068 §4). @default false */
   requireJwtAccessTokenType?: boolean;
+  /**
+   * Accept opaque access tokens (anything that is not a compact JWS) by asking the configured issuer's
+   * introspection endpoint (RFC 7662) with the client's credentials. Needs a client secret or key.
+   * Results are cached (see `cache.introspectionTtl`); a token the OP reports inactive is refused for 30 s
+   * without asking again; while the endpoint cannot be reached, opaque tokens get 503.
+   * @default false
+   */
   introspection?: boolean;
+  /**
+   * Where `OidcUser.identity` comes from, per issuer: a claim name or dotted path, e.g.
+   * `{ 'https://accounts.google.com': 'email', 'https://token.actions.githubusercontent.com': 'sub' }`.
+   * `identity` is that claim's value when it is a non-empty string. When the token also carries Dex's
+   * `federated_claims.connector_id`, the connector is prefixed — `identity` = `"<connector_id>:<value>"`
+   * (e.g. `"github:alice@example.com"`) — so the same value asserted by two upstream identity providers
+   * never names one identity; a connector id that is not a plain token (`[A-Za-z0-9._~-]+`) yields no
+   * identity. Tokens of issuers not listed here have no `identity`.
+   * @default {}
+   */
+  identityClaims?: Record<string, string>;
+  /** @default 'allowed' */
   dpop?: 'disabled' | 'allowed' | 'required';
-  cache?: { maxEntries?: number };
+  cache?: {
+    /** Most verified (and, with introspection, introspected) tokens kept; 0 disables the caches. @default 10000 */
+    maxEntries?: number;
+    /**
+     * Seconds an introspection result is reused, never past the token's `exp`: the longest a token
+     * revoked at the OP keeps working here. 0 asks the OP on every request.
+     * @default 60
+     */
+    introspectionTtl?: number;
+  };
 }
 
 export interface OidcLogoutOptions {

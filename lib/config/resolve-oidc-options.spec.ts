@@ -228,6 +228,59 @@ describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTI
     expect(r.bearer?.issuers).toEqual(['https://op.example.com']);
   });
 
+  describe('bearer: resource server options', () => {
+    const bearer = (b: Record<string, unknown>) => base({ clientSecret: 's', bearer: { audience: 'api', ...b } as never });
+
+    it('accepts a resolver for bearer.issuers and keeps the function', () => {
+      const resolver = () => ['https://tenant-a.example.com'];
+      expect(resolveOidcOptions(bearer({ issuers: resolver })).bearer?.issuers).toBe(resolver);
+    });
+
+    it.each([
+      ['an empty array', []],
+      ['a string', 'https://op.example.com'],
+      ['an array with a relative URL', ['op.example.com']],
+      ['an array with an empty string', ['']],
+      ['an issuer with a query', ['https://op.example.com/?tenant=a']],
+    ])('refuses bearer.issuers as %s, naming the path', (_name, issuers) => {
+      const err = invalid(bearer({ issuers }));
+      expect(err.message).toMatch(/`bearer\.issuers(\[0\])?`/);
+    });
+
+    it('refuses an http: issuer on a non-loopback host (RFC 9700 §2.6)', () => {
+      expectPath(invalid(bearer({ issuers: ['https://op.example.com', 'http://op.example.com'] })), 'bearer.issuers[1]');
+      expect(resolveOidcOptions(bearer({ issuers: ['http://127.0.0.1:4000'] })).bearer?.issuers).toEqual(['http://127.0.0.1:4000']);
+    });
+
+    it('defaults identityClaims to none, keeps configured ones in a Map and the introspection TTL at 60 s', () => {
+      expect(resolveOidcOptions(bearer({})).bearer?.identityClaims.size).toBe(0);
+      const r = resolveOidcOptions(bearer({ issuers: ['https://op.example.com', 'https://accounts.google.com'], identityClaims: { 'https://accounts.google.com': 'email' } }));
+      expect([...r.bearer!.identityClaims]).toEqual([['https://accounts.google.com', 'email']]);
+      expect(r.bearer?.identityClaims.get('constructor')).toBeUndefined();
+      expect(r.bearer?.cache).toEqual({ maxEntries: 10_000, introspectionTtl: 60 });
+    });
+
+    it.each([
+      ['an array', [['https://op.example.com', 'email']], 'bearer.identityClaims'],
+      ['a claim that is not a string', { 'https://op.example.com': 1 }, 'bearer.identityClaims["https://op.example.com"]'],
+      ['an empty path segment', { 'https://op.example.com': 'federated_claims..user_id' }, 'bearer.identityClaims["https://op.example.com"]'],
+      ['an issuer not in bearer.issuers', { 'https://op.example.com/': 'email' }, 'bearer.identityClaims["https://op.example.com/"]'],
+    ])('refuses identityClaims as %s', (_name, identityClaims, path) => {
+      expectPath(invalid(bearer({ identityClaims })), path);
+    });
+
+    it('allows identityClaims for any issuer with a resolver (the tenants are not known up front)', () => {
+      const r = resolveOidcOptions(bearer({ issuers: () => [], identityClaims: { 'https://tenant.example': 'sub' } }));
+      expect(r.bearer?.identityClaims.get('https://tenant.example')).toBe('sub');
+    });
+
+    it('refuses introspection for a public client (RFC 7662 §2.1) and a negative introspectionTtl', () => {
+      expectPath(invalid(base({ bearer: { audience: 'api', introspection: true } })), 'bearer.introspection');
+      expectPath(invalid(bearer({ cache: { introspectionTtl: -1 } })), 'bearer.cache.introspectionTtl');
+      expect(resolveOidcOptions(bearer({ introspection: true, cache: { introspectionTtl: 0 } })).bearer).toMatchObject({ introspection: true, cache: { introspectionTtl: 0 } });
+    });
+  });
+
   it('refuses an authorizationParams.state override', () => {
     expectPath(invalid(base({ authorizationParams: { state: 'fixed' } })), 'authorizationParams.state');
   });

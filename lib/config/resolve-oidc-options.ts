@@ -6,6 +6,7 @@ import type { OidcSessionStore } from '../session/session-store.interface.js';
 import type {
   AfterCallbackHook,
   ClientAuthMethod,
+  OidcIssuerResolver,
   OidcModuleExtras,
   OidcModuleOptions,
 } from './oidc-options.interface.js';
@@ -37,12 +38,15 @@ export interface ResolvedOidcOptions {
   readonly pushedAuthorizationRequests: boolean;
   readonly bearer?: {
     readonly audience: readonly string[];
-    readonly issuers: readonly string[];
+    /** A static allow-list, or a resolver called per request (see {@link OidcIssuerResolver}). */
+    readonly issuers: readonly string[] | OidcIssuerResolver;
     readonly algorithms: readonly string[];
     readonly requireJwtAccessTokenType: boolean;
     readonly introspection: boolean;
+    /** issuer → claim name or dotted path of `OidcUser.identity` */
+    readonly identityClaims: ReadonlyMap<string, string>;
     readonly dpop: 'disabled' | 'allowed' | 'required';
-    readonly cache: { readonly maxEntries: number };
+    readonly cache: { readonly maxEntries: number; readonly introspectionTtl: number };
   };
   readonly logout: {
     readonly postLogoutRedirectUri: string;
@@ -112,6 +116,47 @@ function toList(value: unknown, path: string): string[] {
     fail(path, 'must be a non-empty string or array of non-empty strings', 'Set it to e.g. "https://api.example.com".');
   }
   return list as string[];
+}
+
+/**
+ * `bearer.issuers`: the configured issuer by default, a resolver function, or a list of issuer URLs
+ * (RFC 8414 §2 / OIDC Discovery §3: https, no query or fragment; http only on loopback unless
+ * `allowInsecureRequests`).
+ */
+function bearerIssuers(value: unknown, issuer: string, allowInsecureRequests: boolean): readonly string[] | OidcIssuerResolver {
+  if (value === undefined) return Object.freeze([issuer]);
+  if (typeof value === 'function') return value as OidcIssuerResolver;
+  const fix = 'Use an array of issuer URLs, e.g. ["https://login.example.com"], or a function (req) => string[] choosing them per request.';
+  if (!Array.isArray(value) || value.length === 0) fail('bearer.issuers', 'must be a non-empty array of issuer URLs or a function', fix);
+  value.forEach((entry: unknown, i) => {
+    const path = `bearer.issuers[${i}]`;
+    const url = parseUrl(requireString(entry, path, fix), path);
+    if (url.protocol === 'http:' && !isLoopback(url) && !allowInsecureRequests) {
+      fail(path, `uses http: on a non-loopback host (${url.host})`, 'Use the https:// issuer URL.');
+    }
+  });
+  return Object.freeze([...(value as string[])]);
+}
+
+/** `bearer.identityClaims`: issuer → claim name or dotted path, held in a Map (no prototype lookups). */
+function identityClaimsOf(value: unknown, issuers: readonly string[] | OidcIssuerResolver): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  if (value === undefined) return map;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('bearer.identityClaims', 'must be an object mapping an issuer to a claim name', 'Use e.g. { "https://accounts.google.com": "email" }.');
+  }
+  for (const [iss, claim] of Object.entries(value)) {
+    const path = `bearer.identityClaims[${JSON.stringify(iss)}]`;
+    if (typeof claim !== 'string' || !/^[^.\s]+(\.[^.\s]+)*$/.test(claim)) {
+      fail(path, 'must be a claim name or a dotted claim path', 'Use e.g. "email", "sub" or "federated_claims.user_id".');
+    }
+    // Issuers compare exactly (RFC 9068 §4): a key that matches no trusted issuer is a typo that would never apply.
+    if (Array.isArray(issuers) && !issuers.includes(iss)) {
+      fail(path, 'names an issuer that is not in `bearer.issuers`', 'Use the exact issuer string of bearer.issuers (trailing slash included).');
+    }
+    map.set(iss, claim);
+  }
+  return map;
 }
 
 function normalizePrefix(extras: OidcModuleExtras | undefined): string | false {
@@ -224,7 +269,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (raw.bearer !== undefined) {
     const b = raw.bearer;
     const audience = toList(b.audience, 'bearer.audience');
-    const issuers = b.issuers === undefined ? [issuer] : toList(b.issuers, 'bearer.issuers');
+    const issuers = bearerIssuers(b.issuers, issuer, allowInsecureRequests);
     const algorithms = b.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
     // RFC 8725 §3.1 / BR-18: no "validation off" mode; symmetric and `none` are never allowed.
     if (!Array.isArray(algorithms) || algorithms.length === 0) {
@@ -238,14 +283,21 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     const dpop = b.dpop ?? 'allowed';
     if (!['disabled', 'allowed', 'required'].includes(dpop)) fail('bearer.dpop', `is invalid ("${dpop}")`, 'Use "disabled", "allowed" or "required".');
     const maxEntries = optionalSeconds(b.cache?.maxEntries, 'bearer.cache.maxEntries', 10_000, 0);
+    const introspectionTtl = optionalSeconds(b.cache?.introspectionTtl, 'bearer.cache.introspectionTtl', 60, 0);
+    const introspection = optionalBoolean(b.introspection, 'bearer.introspection', false);
+    // RFC 7662 §2.1: the protected resource must authenticate at the introspection endpoint.
+    if (introspection && clientAuthMethod === 'none') {
+      fail('bearer.introspection', 'needs client credentials (RFC 7662 §2.1), but the client is public', 'Set `clientSecret` (or `clientPrivateKey` with private_key_jwt), or turn introspection off.');
+    }
     bearer = {
       audience,
       issuers,
       algorithms,
       requireJwtAccessTokenType: optionalBoolean(b.requireJwtAccessTokenType, 'bearer.requireJwtAccessTokenType', false),
-      introspection: optionalBoolean(b.introspection, 'bearer.introspection', false),
+      introspection,
+      identityClaims: identityClaimsOf(b.identityClaims, issuers),
       dpop,
-      cache: { maxEntries },
+      cache: Object.freeze({ maxEntries, introspectionTtl }),
     };
   }
 

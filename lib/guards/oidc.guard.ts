@@ -155,9 +155,10 @@ export class OidcGuard implements CanActivate {
       // RFC 9449 §4.3 check 9 / RFC 9700 §4.13: the URL from the configured public origin, never from Host.
       const path = requestPathAndQuery(req);
       const url = `${this.options.baseUrl.origin}${path.startsWith('/') ? path : `/${path}`}`;
-      claims = await this.accessTokens.verify(token, { dpopProof: proofs[0]!.trim(), method: requestMethod(req), url });
+      claims = await this.accessTokens.verify(token, { dpopProof: proofs[0]!.trim(), method: requestMethod(req), url, req });
     } else {
-      claims = await this.accessTokens.verify(token);
+      // `req` reaches a `bearer.issuers` resolver (per-request tenants).
+      claims = await this.accessTokens.verify(token, { req });
     }
     // Responses that carry a user's data must not be stored by shared caches (as for sessions, SE-08).
     setResponseHeader(res, 'cache-control', 'no-store');
@@ -204,7 +205,8 @@ export class OidcGuard implements CanActivate {
     return (requestHeader(req, 'accept') ?? '').toLowerCase().includes('text/html');
   }
 
-  private redirectToLogin(req: PlatformRequest, res: PlatformResponse): HttpException {
+  /** Sets `Location` (the login route with `returnTo`) on `res`; returns the 302 to throw. */
+  protected redirectToLogin(req: PlatformRequest, res: PlatformResponse): HttpException {
     const loginUrl = new URL(this.options.redirectUri.replace(/\/callback$/, '/login'));
     // SE-09: `GET //evil.example` on a catch-all must not become an open redirect.
     loginUrl.searchParams.set('returnTo', sanitizeReturnTo(requestPathAndQuery(req)));

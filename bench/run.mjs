@@ -12,7 +12,9 @@ const root = new URL('..', import.meta.url);
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
 async function startServer(variant) {
-  const child = spawn(process.execPath, [new URL('./server.mjs', import.meta.url).pathname, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --expose-gc: the memory measurements collect garbage before reading RSS.
+  const flags = variant.startsWith('fill-') ? ['--expose-gc'] : [];
+  const child = spawn(process.execPath, [...flags, new URL('./server.mjs', import.meta.url).pathname, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
@@ -41,6 +43,11 @@ async function measure(variant, path) {
 
 const baseline = await measure('none', '/open');
 const rows = [baseline, await measure('session-memory', '/secure')];
+try {
+  rows.push(await measure('session-redis', '/secure'));
+} catch (err) {
+  console.warn(`session-redis not measured (${err.message}): start Redis or set REDIS_URL.`);
+}
 console.log(`\nsession guard — ${CONNECTIONS} connections, ${DURATION} s each (ratios against the no-guard app of this run)`);
 console.log('variant              req/s     ×no-guard   p99 ms   RSS MB');
 for (const r of rows) {
@@ -48,3 +55,26 @@ for (const r of rows) {
     `${r.variant.padEnd(20)} ${r.rps.toFixed(0).padStart(7)}   ${(r.rps / baseline.rps).toFixed(2).padStart(8)}   ${String(r.p99).padStart(6)}   ${r.rss.toFixed(0).padStart(6)}`,
   );
 }
+
+/** RSS of a server holding `sessions` sessions in its MemorySessionStore, after a GC. */
+async function fillRss(sessions) {
+  const server = await startServer(`fill-memory:${sessions}`);
+  try {
+    return { sessions: server.fill.sessions, maxEntries: server.fill.maxEntries, rss: rssMb(server.child.pid) };
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
+
+const empty = await fillRss(0);
+const fills = [await fillRss(10_000), await fillRss(100_000)];
+console.log(`\nMemorySessionStore memory growth — sessions of login size (~1 KB ID token, ~1 KB access token), maxEntries ${empty.maxEntries}`);
+console.log('sessions    RSS MB   +MB vs empty   KB/session   projected RSS MB at maxEntries');
+for (const f of [empty, ...fills]) {
+  const perSession = f.sessions ? ((f.rss - empty.rss) * 1024) / f.sessions : 0;
+  const projected = empty.rss + (perSession * f.maxEntries) / 1024;
+  console.log(
+    `${String(f.sessions).padStart(8)}   ${f.rss.toFixed(0).padStart(6)}   ${(f.rss - empty.rss).toFixed(0).padStart(12)}   ${perSession.toFixed(1).padStart(10)}   ${f.sessions ? projected.toFixed(0).padStart(12) : '           –'}`,
+  );
+}
+await import('./bearer.mjs');

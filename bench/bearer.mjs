@@ -1,0 +1,402 @@
+// Bearer-token benchmark (resource server), run after the session table by bench/run.mjs, or alone with
+// `node bench/bearer.mjs` after `npm run build`. Ratios are against baselines measured in the same run
+// (absolute req/s depend on the machine).
+//
+// - A local issuer (bench/issuer.mjs) publishes one RS256 and one ES256 key and counts JWKS fetches; this
+//   process mints RFC 9068 tokens with the private keys it prints.
+// - Server variants (bench/bearer-server.mjs), each its own process: none (no guard), passport-jwt
+//   (@nestjs/passport + passport-jwt + jwks-rsa), jose-guard (createRemoteJWKSet + jwtVerify) and
+//   oidc-guard (this module's OidcGuard, bearer only). autocannon drives them from this process.
+// - Resilience first, each against fresh servers: a cold herd of 200 concurrent requests (JWKS fetches,
+//   failures), and a flood of 500 unknown-kid tokens followed by a newly published key (the waits for the
+//   new key run in parallel, and the fresh-token pools are minted meanwhile). Printed last.
+// - Throughput: RS256 and ES256 × {1 token, 1000 re-used tokens, a fresh token per request}; per scenario
+//   the variants run back to back (none first), so drift on the machine hits them alike.
+//
+// Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_BEARER_FRESH (most
+// fresh tokens per algorithm, default 60000), BENCH_ROTATE_WAIT (s the new-kid token is retried, default
+// 31) and BENCH_ROTATE_WAIT_PASSPORT (default 61: jwks-rsa's rate limit is per minute), BENCH_CPU_PROF (a directory: the
+// oidc-guard throughput server runs with --cpu-prof into it).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
+import { tokenMinter, unknownKidToken } from './bearer-mint.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const WARMUP = 1;
+const FRESH_MAX = Number(process.env.BENCH_BEARER_FRESH ?? 60_000);
+const ROTATE_WAIT = Number(process.env.BENCH_ROTATE_WAIT ?? 31);
+const PASSPORT_ROTATE_WAIT = Number(process.env.BENCH_ROTATE_WAIT_PASSPORT ?? 61);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const REUSED = 1000;
+const HERD = 200;
+const FLOOD = 500;
+const FLOOD_CONCURRENCY = 50;
+const START_TIMEOUT_MS = 30_000;
+
+const GUARDS = ['passport-jwt', 'jose-guard', 'oidc-guard'];
+const ALGS = ['RS256', 'ES256'];
+const MODES = ['1', String(REUSED), 'fresh'];
+const t0 = Date.now();
+
+// ---------------------------------------------------------------- child processes (all killed at the end)
+const children = new Set();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+async function startChild(script, args, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  try {
+    const line = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script} ${args[0] ?? ''}: no start line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      createInterface({ input: child.stdout }).once('line', (l) => {
+        clearTimeout(timer);
+        resolve(l);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`${script} ${args[0] ?? ''} exited with ${code ?? signal}`));
+      });
+    });
+    return { child, ...JSON.parse(line) };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
+async function stopChild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timeout = delay(5000).then(() => 'timeout');
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+const startIssuer = () => startChild('./issuer.mjs', []);
+const startServer = (variant, issuer, nodeArgs) => startChild('./bearer-server.mjs', [variant, issuer], nodeArgs);
+
+function rssMb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------- small HTTP client (loopback, bounded)
+function request(url, { method = 'GET', token, agent = false } = {}) {
+  return new Promise((resolve) => {
+    const req = http.request(url, { method, agent, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 15_000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err) => resolve({ status: `error:${err.code ?? err.message}` }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (err) => resolve({ status: `error:${err.code ?? err.message}` }));
+    req.end();
+  });
+}
+
+async function issuerStats(issuer) {
+  return JSON.parse((await request(`${issuer}/stats`)).body);
+}
+
+/** Sends one request per token, `concurrency` at a time; returns the count of each status. */
+async function fire(port, tokens, concurrency) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const statuses = {};
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, tokens.length) }, async () => {
+      while (next < tokens.length) {
+        const { status } = await request(`http://127.0.0.1:${port}/api`, { token: tokens[next++], agent });
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
+    }),
+  );
+  agent.destroy();
+  return statuses;
+}
+
+const fmtStatuses = (s) =>
+  Object.entries(s)
+    .map(([k, v]) => `${v}×${k}`)
+    .join(' ');
+
+// ---------------------------------------------------------------- tokens
+function mintInWorkers(jwk, iss, count) {
+  const parts = 2;
+  return Promise.all(
+    Array.from({ length: parts }, (_, i) => {
+      const worker = new Worker(new URL('./bearer-mint.mjs', import.meta.url), {
+        workerData: { jwk, iss, count: Math.ceil(count / parts), prefix: `fresh${i}` },
+      });
+      return new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) => code !== 0 && reject(new Error(`mint worker exited with ${code}`)));
+      });
+    }),
+  ).then((lists) => lists.flat().slice(0, count));
+}
+
+// ---------------------------------------------------------------- load
+/**
+ * One autocannon run at `port` with an Authorization header per request from `pool` (cycling), starting
+ * at `cursor.i`. With `noRepeat`, a request never reuses a pool entry: the run stops early when the pool
+ * runs out (flagged).
+ */
+async function load(port, pool, cursor, seconds, noRepeat) {
+  let repeats = 0;
+  const opts = {
+    url: `http://127.0.0.1:${port}/api`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => {
+          let i = cursor.i++;
+          if (i >= pool.length) {
+            repeats += noRepeat ? 1 : 0;
+            i %= pool.length;
+          }
+          return { ...req, headers: { authorization: `Bearer ${pool[i]}` } };
+        },
+      },
+    ],
+  };
+  let capped = false;
+  if (noRepeat) {
+    // setupRequest may run once more per connection than requests are sent: keep that margin.
+    const left = pool.length - cursor.i - CONNECTIONS * 2;
+    if (left < CONNECTIONS * 10) throw new Error('fresh token pool exhausted');
+    opts.maxOverallRequests = left;
+    capped = true;
+  }
+  const result = await autocannon(opts);
+  const sent = result.requests.total;
+  return {
+    rps: sent / result.duration,
+    p99: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+    seconds: result.duration,
+    exhausted: capped && result.duration < seconds - 0.2,
+    repeats,
+  };
+}
+
+async function measure(server, pool, cursor, noRepeat) {
+  await load(server.port, pool, cursor, WARMUP, noRepeat);
+  const r = await load(server.port, pool, cursor, DURATION, noRepeat);
+  return { ...r, rss: rssMb(server.child.pid) };
+}
+
+// ---------------------------------------------------------------- resilience (fresh servers each)
+/** Cold herd: a fresh server, HERD valid tokens (half RS256, half ES256) fired at once. */
+async function coldHerd(variant, issuer, keyOf) {
+  const mintRs = tokenMinter(keyOf.RS256, issuer, 'herd-rs');
+  const mintEs = tokenMinter(keyOf.ES256, issuer, 'herd-es');
+  const tokens = Array.from({ length: HERD }, (_, i) => (i % 2 ? mintEs() : mintRs()));
+  const server = await startServer(variant, issuer);
+  try {
+    await request(`${issuer}/reset`, { method: 'POST' });
+    const t = Date.now();
+    const statuses = await fire(server.port, tokens, HERD);
+    const ms = Date.now() - t;
+    const { jwksFetches } = await issuerStats(issuer);
+    return { variant, jwksFetches, failures: HERD - (statuses[200] ?? 0), statuses, ms };
+  } finally {
+    await stopChild(server.child);
+  }
+}
+
+/**
+ * Unknown-kid flood on a fresh server with its own issuer, then a key rotation: a token signed with the
+ * newly published key is sent at once, then every 0.5 s until it passes or `bound` seconds have gone by.
+ */
+async function floodThenRotate(variant, bound) {
+  const iss = await startIssuer();
+  issuers.push(iss);
+  const server = await startServer(variant, iss.issuer);
+  try {
+    const url = `http://127.0.0.1:${server.port}/api`;
+    const tFlood = Date.now();
+    const flood = await fire(server.port, Array.from({ length: FLOOD }, () => unknownKidToken(iss.issuer)), FLOOD_CONCURRENCY);
+    const floodFetches = (await issuerStats(iss.issuer)).jwksFetches;
+    const rotated = await request(`${iss.issuer}/rotate?alg=RS256`, { method: 'POST' });
+    if (rotated.status !== 200) throw new Error(`rotate: HTTP ${rotated.status}`);
+    const token = tokenMinter(JSON.parse(rotated.body), iss.issuer, 'rotated')();
+    const tRotate = Date.now();
+    const first = (await request(url, { token })).status;
+    let passedAfter = first === 200 ? 0 : undefined;
+    let last = first;
+    let tries = 1;
+    while (passedAfter === undefined && Date.now() - tRotate < bound * 1000) {
+      await delay(500);
+      last = (await request(url, { token })).status;
+      tries += 1;
+      if (last === 200) passedAfter = (Date.now() - tRotate) / 1000;
+    }
+    const total = (await issuerStats(iss.issuer)).jwksFetches;
+    return { variant, flood, floodFetches, first, passedAfter, last, tries, bound, total, sinceFlood: passedAfter === undefined ? undefined : (Date.now() - tFlood) / 1000 };
+  } finally {
+    await stopChild(server.child);
+  }
+}
+
+// ---------------------------------------------------------------- main
+const servers = {};
+const issuers = [];
+const rows = [];
+const notes = [];
+const herdRows = [];
+let floodRows = [];
+try {
+  const main = await startIssuer();
+  issuers.push(main);
+  const keyOf = Object.fromEntries(main.keys.map((k) => [k.alg, k]));
+  process.stderr.write('bearer: resilience checks (about a minute; the fresh-token pools are minted meanwhile)…\n');
+
+  for (const v of GUARDS) herdRows.push(await coldHerd(v, main.issuer, keyOf));
+
+  // The rotation waits are idle time: the three run in parallel, and the fresh-token pools are minted
+  // meanwhile (neither the fetch counts nor the 0.5 s-grained pass times depend on spare CPU).
+  const minting = Promise.all(
+    ALGS.map(async (alg) => {
+      const t = Date.now();
+      const pool = await mintInWorkers(keyOf[alg], main.issuer, FRESH_MAX);
+      notes.push(`${alg} fresh pool: ${pool.length} tokens minted in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      return [alg, pool];
+    }),
+  );
+  floodRows = await Promise.all(GUARDS.map((v) => floodThenRotate(v, v === 'passport-jwt' ? PASSPORT_ROTATE_WAIT : ROTATE_WAIT)));
+  const fresh = Object.fromEntries(await minting);
+
+  // Throughput: all variants up at once, interleaved per scenario.
+  process.stderr.write('bearer: throughput…\n');
+  await Promise.all(
+    ['none', ...GUARDS].map(async (v) => {
+      servers[v] = await startServer(v, main.issuer, v === 'oidc-guard' && CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []);
+    }),
+  );
+  const pools = {};
+  for (const alg of ALGS) {
+    const mint = tokenMinter(keyOf[alg], main.issuer, `reused-${alg}`);
+    const reused = Array.from({ length: REUSED }, mint);
+    pools[alg] = { 1: [reused[0]], [REUSED]: reused, fresh: fresh[alg] };
+  }
+  // Sanity: every guard refuses no token and accepts both algorithms; the no-guard app answers.
+  for (const [v, s] of Object.entries(servers)) {
+    const url = `http://127.0.0.1:${s.port}/api`;
+    const anon = (await request(url)).status;
+    const ok = await Promise.all(ALGS.map(async (alg) => (await request(url, { token: pools[alg][REUSED][1] })).status));
+    if ((v === 'none' ? anon !== 200 : anon !== 401) || ok.some((st) => st !== 200)) {
+      throw new Error(`${v}: sanity check failed (no token → ${anon}, RS256/ES256 → ${ok.join('/')})`);
+    }
+  }
+  for (const alg of ALGS) {
+    for (const mode of MODES) {
+      // The no-guard app ignores the token: it gets the re-used pool (same header size) in every scenario.
+      const none = await measure(servers.none, pools[alg][REUSED], { i: 0 }, false);
+      const results = {};
+      for (const v of GUARDS) {
+        // Each server has its own verified-token cache, so one pool serves every variant without repeats.
+        results[v] = await measure(servers[v], pools[alg][mode], { i: 0 }, mode === 'fresh');
+      }
+      rows.push({ alg, mode, variant: 'none', ...none, none: none.rps, jose: results['jose-guard'].rps });
+      for (const v of GUARDS) rows.push({ alg, mode, variant: v, ...results[v], none: none.rps, jose: results['jose-guard'].rps });
+    }
+  }
+} finally {
+  await Promise.all([...Object.values(servers), ...issuers].map((s) => stopChild(s.child)));
+}
+
+const modeLabel = (m) => (m === 'fresh' ? 'fresh/request' : `${m} reused`);
+console.log(
+  `\nbearer guard — ${CONNECTIONS} connections, ${DURATION} s each after a ${WARMUP} s warm-up; ratios against the no-guard app and the jose guard of the same scenario`,
+);
+console.log('alg    tokens          variant          req/s   ×no-guard   ×jose   p99 ms   RSS MB   failures');
+for (const r of rows) {
+  const flag = r.exhausted ? ` (token pool ran out after ${r.seconds} s)` : r.repeats ? ` (${r.repeats} repeated tokens)` : '';
+  console.log(
+    `${r.alg.padEnd(6)} ${modeLabel(r.mode).padEnd(15)} ${r.variant.padEnd(14)} ${r.rps.toFixed(0).padStart(7)}   ${(r.rps / r.none).toFixed(2).padStart(8)}   ${(
+      r.rps / r.jose
+    )
+      .toFixed(2)
+      .padStart(5)}   ${String(r.p99).padStart(6)}   ${r.rss.toFixed(0).padStart(6)}   ${String(r.failures).padStart(8)}${flag}`,
+  );
+}
+notes.push(
+  `servers are reused across scenarios (order: RS256 then ES256, each 1 → ${REUSED} → fresh): the ES256 rows of oidc-guard run with its verified-token cache already full (bearer.cache.maxEntries, default 10000) from the RS256 fresh scenario`,
+);
+for (const n of notes) console.log(`  ${n}`);
+if (rows.some((r) => r.failures > 0 || r.repeats > 0)) process.exitCode = 1;
+
+console.log(`\nbearer cold herd — ${HERD} concurrent valid requests (RS256 + ES256) to a freshly started server`);
+console.log('variant          JWKS fetches   failures   time ms   statuses');
+for (const r of herdRows) {
+  console.log(`${r.variant.padEnd(16)} ${String(r.jwksFetches).padStart(12)}   ${String(r.failures).padStart(8)}   ${String(r.ms).padStart(7)}   ${fmtStatuses(r.statuses)}`);
+}
+console.log(
+  `\nbearer unknown-kid flood — ${FLOOD} RS256 tokens with random kids (${FLOOD_CONCURRENCY} concurrent) to a fresh server; then a NEW key is published and a token signed with it is sent at once, then every 0.5 s`,
+);
+console.log('variant          JWKS fetches (flood)   flood statuses   new-kid token: first   passes after rotation    JWKS fetches (total)');
+for (const r of floodRows) {
+  const passes = r.passedAfter === undefined ? `not within ${r.bound} s (${r.last})` : `${r.passedAfter.toFixed(1)} s (${r.sinceFlood.toFixed(1)} s after flood)`;
+  console.log(
+    `${r.variant.padEnd(16)} ${String(r.floodFetches).padStart(20)}   ${fmtStatuses(r.flood).padEnd(14)}   ${String(r.first).padStart(20)}   ${passes.padEnd(22)}   ${String(r.total).padStart(20)}`,
+  );
+}
+
+// ---------------------------------------------------------------- targets (oidc-guard)
+const row = (alg, mode, v) => rows.find((r) => r.alg === alg && r.mode === mode && r.variant === v);
+const checks = [];
+for (const alg of ALGS) {
+  for (const mode of ['1', String(REUSED)]) {
+    const r = row(alg, mode, 'oidc-guard');
+    checks.push([r.rps / r.none >= 0.9, `${alg} ${modeLabel(mode)}: ≥ 0.90× no-guard (${(r.rps / r.none).toFixed(2)})`]);
+  }
+  const f = row(alg, 'fresh', 'oidc-guard');
+  checks.push([f.rps / f.jose >= 1.0, `${alg} fresh/request: ≥ 1.00× jose guard (${(f.rps / f.jose).toFixed(2)})`]);
+  for (const mode of MODES) {
+    const r = row(alg, mode, 'oidc-guard');
+    const j = row(alg, mode, 'jose-guard');
+    checks.push([r.p99 <= j.p99, `${alg} ${modeLabel(mode)}: p99 ≤ jose guard (${r.p99} vs ${j.p99} ms)`]);
+  }
+}
+const herd = herdRows.find((r) => r.variant === 'oidc-guard');
+checks.push([herd.jwksFetches === 1 && herd.failures === 0, `cold herd of ${HERD}: exactly 1 JWKS fetch, 0 failures (${herd.jwksFetches}, ${herd.failures})`]);
+const flood = floodRows.find((r) => r.variant === 'oidc-guard');
+checks.push([flood.floodFetches <= 2, `flood of ${FLOOD} unknown kids: ≤ 2 JWKS fetches (${flood.floodFetches})`]);
+checks.push([flood.first === 200, `new-kid token right after the flood passes at once (first try: ${flood.first})`]);
+checks.push([
+  flood.passedAfter !== undefined,
+  `new-kid token passes within ${ROTATE_WAIT} s (${flood.passedAfter === undefined ? 'it did not' : `after ${flood.passedAfter.toFixed(1)} s`})`,
+]);
+console.log('\nbearer targets (oidc-guard)');
+for (const [ok, text] of checks) console.log(`  ${ok ? 'yes' : 'NO '} ${text}`);
+console.log(`  bearer bench took ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -66,6 +66,14 @@ export class MemorySessionStore implements OidcSessionStore {
     }
   }
 
+  async replace(id: string, data: OidcSessionData, ttlSeconds: number, expectedPayload: string): Promise<boolean> {
+    const entry = this.entries.get(id);
+    // Synchronous from the read to the write: nothing can end or change the session in between.
+    if (!entry || entry.expiresAt <= Date.now() || entry.data.payload !== expectedPayload) return false;
+    await this.set(id, data, ttlSeconds);
+    return true;
+  }
+
   async destroy(id: string): Promise<void> {
     const entry = this.entries.get(id);
     if (entry) this.remove(id, entry);

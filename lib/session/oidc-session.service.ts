@@ -76,8 +76,10 @@ export class OidcSessionService {
       if (res) this.clearCookie(res);
       return undefined;
     }
-    await this.roll(session);
-    return session;
+    const rolled = await this.roll(session);
+    // Ended (or changed) by another request between the read and the roll: SE-05 as above.
+    if (!rolled && res) this.clearCookie(res);
+    return rolled;
   }
 
   /** Reads and opens a session by store key; expired ones are destroyed. */
@@ -107,13 +109,34 @@ export class OidcSessionService {
     return payload;
   }
 
-  private async roll(session: LoadedSession): Promise<void> {
+  /**
+   * Extends the rolling expiry. Resolves to the session as it now stands: undefined when it was ended
+   * meanwhile (a back-channel logout must not be undone by a request that read the session just before).
+   */
+  private async roll(session: LoadedSession): Promise<LoadedSession | undefined> {
     const now = this.now();
     const target = Math.min(now + this.options.session.rollingDuration, session.payload.absoluteExpiresAt);
-    if (target - session.data.expiresAt < ROLLING_GRANULARITY) return;
+    if (target - session.data.expiresAt < ROLLING_GRANULARITY) return session;
     const data = { ...session.data, expiresAt: target };
-    await this.storeCall(() => this.store.set(session.key, data, target - now));
+    if (!(await this.write(session.key, data, target - now, session.data.payload))) {
+      // Ended, or its tokens refreshed by another request: take the store's current state.
+      return this.read(session.key);
+    }
     (session as { data: OidcSessionData }).data = data;
+    return session;
+  }
+
+  /**
+   * Writes `data` only if the store still holds `expectedPayload` under `key` — atomically with a store
+   * that has `replace`, else by re-reading first (a narrower window). Resolves to whether it wrote.
+   */
+  private async write(key: string, data: OidcSessionData, ttlSeconds: number, expectedPayload: string): Promise<boolean> {
+    const { store } = this;
+    if (store.replace) return this.storeCall(() => store.replace!(key, data, ttlSeconds, expectedPayload));
+    const current = await this.storeCall(() => store.get(key));
+    if (current?.payload !== expectedPayload) return false;
+    await this.storeCall(() => store.set(key, data, ttlSeconds));
+    return true;
   }
 
   /**
@@ -157,11 +180,14 @@ export class OidcSessionService {
     return session;
   }
 
-  /** Replaces a session's sealed payload (after a refresh), keeping its expiry. */
-  async update(session: LoadedSession, payload: SessionPayload): Promise<LoadedSession> {
+  /**
+   * Replaces a session's sealed payload (after a refresh), keeping its expiry. Resolves to undefined,
+   * writing nothing, when the session was ended or changed since `session` was read.
+   */
+  async update(session: LoadedSession, payload: SessionPayload): Promise<LoadedSession | undefined> {
     const now = this.now();
     const data = { ...session.data, payload: await this.crypto.seal(payload, session.key) };
-    await this.storeCall(() => this.store.set(session.key, data, Math.max(1, data.expiresAt - now)));
+    if (!(await this.write(session.key, data, Math.max(1, data.expiresAt - now), session.data.payload))) return undefined;
     return { key: session.key, data, payload };
   }
 

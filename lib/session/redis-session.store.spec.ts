@@ -186,12 +186,34 @@ describe('RedisSessionStore — on Redis', () => {
       await holding;
     });
 
-    it('does not release a lock that another holder took over after the lease ran out', async () => {
+    it('a holder slower than its lease keeps the lock: it renews it while it runs', async () => {
+      const second = await connectRedis();
+      try {
+        const a = new RedisSessionLock({ client, prefix, leaseMs: 100 });
+        const b = new RedisSessionLock({ client: second, prefix, leaseMs: 100, pollMs: 10 });
+        const order: string[] = [];
+        const slow = a.run('refresh:k', async () => {
+          order.push('a:start');
+          await sleep(450); // 4.5 leases
+          order.push('a:end');
+        });
+        await sleep(20);
+        await b.run('refresh:k', async () => void order.push('b:start'));
+        await slow;
+        expect(order).toEqual(['a:start', 'a:end', 'b:start']);
+      } finally {
+        second.disconnect();
+      }
+    });
+
+    it('does not release a lock that another holder took over (its lease ran out after it stopped answering)', async () => {
       const short = new RedisSessionLock({ client, prefix, leaseMs: 100 });
       await short.run('refresh:k', async () => {
-        await sleep(200); // the lease ran out: another instance may take the lock
+        // As if this holder had stalled past its lease and another instance had taken the lock.
         await client.set(`${prefix}lock:refresh:k`, 'someone-else', 'PX', 5_000);
+        await sleep(100); // renewals in between must not touch the other holder's lease
       });
+      await expect(client.pttl(`${prefix}lock:refresh:k`)).resolves.toBeGreaterThan(4_000);
       await expect(client.get(`${prefix}lock:refresh:k`)).resolves.toBe('someone-else');
     });
   });

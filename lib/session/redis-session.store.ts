@@ -48,6 +48,18 @@ redis.call('DEL', KEYS[1])
 return raw`;
 
 /**
+ * KEYS[1] a session, ARGV the new record (JSON), ttl (s), the expected payload. Compare-and-set: writes
+ * only when the record exists and still holds the expected payload, so an update never resurrects a
+ * session another instance ended, nor overwrites a newer payload. 1 when written, else 0.
+ */
+const REPLACE_IF_PAYLOAD = `local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, s = pcall(cjson.decode, raw)
+if not ok or type(s) ~= 'table' or s.payload ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
+/**
  * Sessions in Redis (`ioredis` client, one server or a cluster), shared by every app instance that uses
  * the same Redis and prefix: a session created on one instance is read on all, a back-channel logout
  * received by one ends the session on all. It also brings a shared {@link ReplayCache} (logout-token and
@@ -120,6 +132,16 @@ export class RedisSessionStore implements OidcSessionStore {
       const moved = this.indexKeys(previous).filter((index) => !indexes.includes(index));
       await Promise.all(moved.map((index) => this.redis.call('ZREM', index, id)));
     }
+  }
+
+  async replace(id: string, data: OidcSessionData, ttlSeconds: number, expectedPayload: string): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlSeconds));
+    const record: OidcSessionData = { iss: data.iss, sub: data.sub, expiresAt: data.expiresAt, payload: data.payload };
+    if (data.sid !== undefined) record.sid = data.sid;
+    // Index deadlines first (never lowered), as in `set`: a written session is always findable by destroyBy.
+    await Promise.all(this.indexKeys(record).map((index) => this.redis.eval(INDEX_ADD, index, id, ttl, INDEX_MARGIN_MS)));
+    const written = await this.redis.eval(REPLACE_IF_PAYLOAD, this.sessionKey(id), JSON.stringify(record), ttl, expectedPayload);
+    return written === 1;
   }
 
   async destroy(id: string): Promise<void> {

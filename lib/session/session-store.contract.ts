@@ -78,6 +78,36 @@ export function describeSessionStoreContract(
       await expect(store.get(key('a'))).resolves.toMatchObject({ payload: 'second' });
     });
 
+    describe('replace (compare-and-set), when the store has it', () => {
+      it('writes when the stored payload is the expected one', async () => {
+        if (!store.replace) return expect(store.replace).toBeUndefined();
+        await store.set(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'first' }), TTL);
+        await expect(store.replace(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'second' }), TTL, 'first')).resolves.toBe(true);
+        await expect(store.get(key('a'))).resolves.toMatchObject({ payload: 'second' });
+        // Still found by its indexes after the write.
+        await expect(store.destroyBy({ iss: ISS, sid: sid('a') })).resolves.toBe(1);
+      });
+
+      it('writes nothing when the payload changed meanwhile (no older payload over a newer one)', async () => {
+        if (!store.replace) return expect(store.replace).toBeUndefined();
+        await store.set(key('a'), data({ sub: sub('alice'), payload: 'refreshed' }), TTL);
+        await expect(store.replace(key('a'), data({ sub: sub('alice'), payload: 'stale' }), TTL, 'original')).resolves.toBe(false);
+        await expect(store.get(key('a'))).resolves.toMatchObject({ payload: 'refreshed' });
+      });
+
+      it('never resurrects a session ended meanwhile (destroy or destroyBy)', async () => {
+        if (!store.replace) return expect(store.replace).toBeUndefined();
+        await store.set(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'p' }), TTL);
+        await store.set(key('b'), data({ sid: sid('b'), sub: sub('alice'), payload: 'p' }), TTL);
+        await store.destroy(key('a'));
+        await expect(store.destroyBy({ iss: ISS, sub: sub('alice') })).resolves.toBe(1);
+        await expect(store.replace(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'q' }), TTL, 'p')).resolves.toBe(false);
+        await expect(store.replace(key('b'), data({ sid: sid('b'), sub: sub('alice'), payload: 'q' }), TTL, 'p')).resolves.toBe(false);
+        await expect(store.get(key('a'))).resolves.toBeUndefined();
+        await expect(store.get(key('b'))).resolves.toBeUndefined();
+      });
+    });
+
     it('destroy removes the session and leaves others alone', async () => {
       await store.set(key('a'), data({ sid: sid('a'), sub: sub('alice') }), TTL);
       await store.set(key('b'), data({ sid: sid('b'), sub: sub('alice') }), TTL);

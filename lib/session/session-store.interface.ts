@@ -31,6 +31,15 @@ export interface OidcSessionStore {
   /** Ends every session of `iss` matching `sid` (when given) or else `sub`; resolves to how many ended. */
   destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number>;
   /**
+   * Optional, recommended for every store: a compare-and-set. Writes `data` only when a live record is
+   * stored under `id` and its `payload` is still `expectedPayload`; resolves to whether it wrote. The
+   * module uses it to extend a session's expiry and to store refreshed tokens, so a session ended
+   * meanwhile — by a back-channel logout on another instance, say — is never written back, and a newer
+   * payload is never overwritten by an older one. Without it the module re-reads and then calls `set`,
+   * which leaves a short window for both.
+   */
+  replace?(id: string, data: OidcSessionData, ttlSeconds: number, expectedPayload: string): Promise<boolean>;
+  /**
    * Optional, for stores shared by several instances: a replay cache for logout-token and DPoP-proof
    * `jti`s, so a replay to another instance is refused too. Without it each instance remembers its own.
    */

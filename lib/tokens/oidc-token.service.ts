@@ -190,6 +190,12 @@ export class OidcTokenService {
       scope: tokens.scope ?? session.payload.scope,
     };
     const updated = await this.sessions.update(session, payload);
+    if (!updated) {
+      // Ended while the grant was in flight (a back-channel or local logout): the new tokens are not
+      // stored, and the session stays ended — never resurrected by the refresh (Back-Channel Logout §2.7).
+      this.emitFailure(session, 'ERR_OIDC_SESSION_ENDED', true);
+      throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended while its tokens were being refreshed.');
+    }
     this.events.emit({ type: 'refresh', iss: session.data.iss, sub: session.data.sub, sessionId: session.key });
     return updated;
   }

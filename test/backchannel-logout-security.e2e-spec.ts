@@ -7,7 +7,8 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
+import { MemorySessionStore, OidcError } from '../lib/index.js';
+import { PLATFORMS, SESSION_SECRET, type TestApp } from './fixtures/app.fixture.js';
 import { Browser } from './fixtures/browser.js';
 import { DEFAULT_HOSTILE_CLIENT, startHostileOp, type HostileOp } from './fixtures/hostile-op.fixture.js';
 import { SESSION_COOKIE, cookieCleared, flipSignatureByte, fullLogin, startHostileApp } from './fixtures/hostile-login.js';
@@ -427,5 +428,48 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
       expect(await meStatus(victim)).toBe(200);
       expect(hop.count('/revoke')).toBe(0);
     });
+  });
+});
+
+describe.each(PLATFORMS)('back-channel logout while the session store fails over %s', (platform) => {
+  /** A memory store whose destroyBy can be made to fail as an unreachable shared store would. */
+  class FlakyStore extends MemorySessionStore {
+    failDestroyBy = false;
+    override async destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number> {
+      if (this.failDestroyBy) throw new OidcError('ERR_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable (test).');
+      return super.destroyBy(filter);
+    }
+  }
+  let t: TestApp;
+  const store = new FlakyStore();
+
+  beforeAll(async () => {
+    t = await startHostileApp(hop, platform, { fetchUserinfo: false, session: { secret: SESSION_SECRET, store } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a store failure answers 503 and ends nothing; the OP\'s retry of the same token (same jti) then ends the session', async () => {
+    const browser = new Browser();
+    const sub = `user-${randomUUID()}`;
+    await fullLogin(browser, t.baseUrl, { authorizeParams: { login_hint: sub } });
+    const me = JSON.parse((await browser.get(`${t.baseUrl}/auth/me`)).body) as { claims: { sid: string } };
+    const token = await logoutToken(hop, { sid: me.claims.sid, sub });
+
+    store.failDestroyBy = true;
+    const failed = await postBackchannelLogout(t.baseUrl, { logout_token: token });
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('cache-control') ?? '').toMatch(/\bno-store\b/);
+    store.failDestroyBy = false;
+    expect((await browser.get(`${t.baseUrl}/auth/me`)).status).toBe(200);
+
+    // Back-Channel Logout §2.8: the retry is not a replay — the jti was not burnt by the failed attempt.
+    const retried = await postBackchannelLogout(t.baseUrl, { logout_token: token });
+    expect(retried.status).toBe(200);
+    expect((await browser.get(`${t.baseUrl}/auth/me`)).status).toBe(401);
+    // Once it succeeded, the same token is a replay.
+    expect((await postBackchannelLogout(t.baseUrl, { logout_token: token })).status).toBe(400);
   });
 });

@@ -23,9 +23,16 @@ export class RedisReplayCache implements ReplayCache {
   }
 
   async recordOnce(key: string, ttlSeconds: number): Promise<boolean> {
-    // Hashed: identifiers come from tokens, so the key length stays bounded whatever they hold.
-    const digest = createHash('sha256').update(key).digest('base64url');
     const ttl = Math.max(1, Math.ceil(ttlSeconds));
-    return (await this.redis.call('SET', `${this.redis.prefix}jti:${digest}`, '1', 'EX', ttl, 'NX')) === 'OK';
+    return (await this.redis.call('SET', this.key(key), '1', 'EX', ttl, 'NX')) === 'OK';
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.redis.call('DEL', this.key(key));
+  }
+
+  private key(identifier: string): string {
+    // Hashed: identifiers come from tokens, so the key length stays bounded whatever they hold.
+    return `${this.redis.prefix}jti:${createHash('sha256').update(identifier).digest('base64url')}`;
   }
 }

@@ -5,6 +5,12 @@
 export interface ReplayCache {
   /** Records `key` for `ttlSeconds`; resolves to false when it was already recorded (a replay). */
   recordOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Optional: forgets `key`, so the same identifier is accepted again. Used when the work a recorded
+   * identifier stood for failed (the session store was down during a back-channel logout), so the OP's
+   * retry of the same logout token is not refused as a replay.
+   */
+  forget?(key: string): Promise<void>;
 }
 
 /** In-process {@link ReplayCache}: bounded (oldest dropped first) and expiring. */
@@ -21,6 +27,10 @@ export class MemoryReplayCache implements ReplayCache {
     this.seen.set(key, now + Math.max(1, ttlSeconds) * 1000);
     if (this.seen.size > this.maxEntries) this.evict(now);
     return true;
+  }
+
+  async forget(key: string): Promise<void> {
+    this.seen.delete(key);
   }
 
   private evict(now: number): void {

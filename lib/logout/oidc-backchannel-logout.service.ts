@@ -50,11 +50,20 @@ export class OidcBackchannelLogoutService {
       keys: await this.discovery.getJwks(),
     });
     // §2.6 step 8: a jti is good once, for as long as the token could be valid.
-    const fresh = await this.replays.recordOnce(`logout:${claims.iss}:${claims.jti}`, claims.exp - now + this.options.clockTolerance);
+    const replayKey = `logout:${claims.iss}:${claims.jti}`;
+    const fresh = await this.replays.recordOnce(replayKey, claims.exp - now + this.options.clockTolerance);
     if (!fresh) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout_token was already used.');
 
     // §2.7: by sid when the token has one (and sub must match when both are given), else every session of sub.
-    const ended = await this.sessions.endSessions({ iss: claims.iss, sid: claims.sid, sub: claims.sub });
+    let ended: number;
+    try {
+      ended = await this.sessions.endSessions({ iss: claims.iss, sid: claims.sid, sub: claims.sub });
+    } catch (err) {
+      // The store could not end the sessions (→ 503): un-burn the jti so the OP's retry of this same
+      // token is honoured instead of refused as a replay (§2.8: the OP may retry a failed delivery).
+      await this.replays.forget?.(replayKey).catch(() => undefined);
+      throw err;
+    }
     this.logger.log(`Back-channel logout ended ${ended} session(s).`);
     this.events.emit({ type: 'backchannel-logout', iss: claims.iss, sub: claims.sub, sid: claims.sid, sessionsEnded: ended });
     return ended;

@@ -6,7 +6,11 @@ import type { SessionLock } from './session-lock.js';
 
 /** Options of {@link RedisSessionLock}. */
 export interface RedisSessionLockOptions extends RedisConnectionOptions {
-  /** How long a holder keeps the lock at most (it is released earlier when done), in ms. @default 10000 */
+  /**
+   * How long the lock outlives a holder that stopped answering (crashed), in ms. A live holder renews
+   * its lease every third of it for as long as its work runs — a refresh slower than the lease (a long
+   * `http.timeout`) never lets a second instance in with the same refresh token. @default 10000
+   */
   leaseMs?: number;
   /** How long a waiter waits before giving up with `ERR_OIDC_SESSION_STORE_UNAVAILABLE`, in ms. @default 10000 */
   waitMs?: number;
@@ -16,6 +20,9 @@ export interface RedisSessionLockOptions extends RedisConnectionOptions {
 
 /** Deletes the lock only if this holder still owns it (its lease may have run out and been taken over). */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** Extends the lease only if this holder still owns the lock. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 /**
  * A {@link SessionLock} in Redis, so one instance at a time refreshes a session's tokens: `SET <prefix>lock:<key>
@@ -51,9 +58,14 @@ export class RedisSessionLock implements SessionLock {
       }
       await sleep(this.pollMs);
     }
+    const lease = Math.ceil(this.leaseMs);
+    // Renewal failures are not the caller's failure: at worst the lease runs out as for a crashed holder.
+    const renewal = setInterval(() => void this.redis.eval(RENEW, lockKey, token, lease).catch(() => undefined), Math.max(1, Math.floor(lease / 3)));
+    renewal.unref();
     try {
       return await fn();
     } finally {
+      clearInterval(renewal);
       // A failed release is not the caller's failure: the lease frees the lock anyway.
       await this.redis.eval(RELEASE, lockKey, token).catch(() => undefined);
     }

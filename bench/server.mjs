@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
-import { MemorySessionStore, OidcGuard, OidcModule, OidcSessionService } from '../dist/index.js';
-import { RedisSessionStore } from '../dist/session/redis-session.store.js';
+import { MemorySessionStore, OidcGuard, OidcModule, OidcSessionService, RedisSessionStore } from '../dist/index.js';
 
 const variant = process.argv[2] ?? 'none';
 const MEMORY_MAX_ENTRIES = 200_000;

@@ -1,8 +1,13 @@
-import type { Cluster, Redis } from 'ioredis';
 import { OidcError } from '../errors/oidc.error.js';
 
-/** An `ioredis` client: one server (`Redis`) or a cluster (`Cluster`). `ioredis` is an optional peer. */
-export type RedisClient = Redis | Cluster;
+/**
+ * An `ioredis` client: one server (`new Redis(url)`) or a cluster (`new Redis.Cluster(nodes)`). Declared
+ * by the part this module uses, so the published types do not need `ioredis` (an optional peer) installed.
+ */
+export interface RedisClient {
+  readonly status: string;
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+}
 
 /** Options shared by the Redis-backed store, replay cache and lock. */
 export interface RedisConnectionOptions {
@@ -15,12 +20,6 @@ export interface RedisConnectionOptions {
    * Redis fails fast instead of waiting in `ioredis`'s offline queue. @default 1000
    */
   commandTimeout?: number;
-}
-
-/** The part of an `ioredis` client this module uses. */
-interface CommandClient {
-  readonly status: string;
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
 /**
@@ -39,11 +38,11 @@ const DEFAULT_COMMAND_TIMEOUT = 1_000;
  */
 export class RedisCommands {
   readonly prefix: string;
-  private readonly client: CommandClient;
+  private readonly client: RedisClient;
   private readonly timeout: number;
 
   constructor(options: RedisConnectionOptions, owner: string) {
-    const client = options?.client as unknown as CommandClient | undefined;
+    const client = options?.client as unknown as RedisClient | undefined;
     if (!client || typeof client.call !== 'function' || typeof client.status !== 'string') {
       throw new TypeError(`${owner}: \`client\` must be an ioredis client (new Redis(url) or new Redis.Cluster(nodes)).`);
     }

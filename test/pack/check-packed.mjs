@@ -54,7 +54,7 @@ try {
     if (!dts.includes('@example')) throw new Error('JSDoc stripped from declarations');
   });
 
-  const expected = ['OidcModule', 'OidcGuard', 'OidcSessionService', 'OidcTokenService', 'OidcDiscoveryService', 'MemorySessionStore', 'CurrentUser', 'IdToken', 'UserInfo', 'AccessToken', 'Public', 'AuthMethods', 'Scopes', 'Roles', 'IdTokenClaims', 'UserInfoClaims', 'AccessTokenClaims', 'LogoutTokenClaims', 'ProviderMetadata', 'OidcError'];
+  const expected = ['OidcModule', 'OidcGuard', 'OidcSessionService', 'OidcTokenService', 'OidcDiscoveryService', 'MemorySessionStore', 'RedisSessionStore', 'CurrentUser', 'IdToken', 'UserInfo', 'AccessToken', 'Public', 'AuthMethods', 'Scopes', 'Roles', 'IdTokenClaims', 'UserInfoClaims', 'AccessTokenClaims', 'LogoutTokenClaims', 'ProviderMetadata', 'OidcError'];
   check('import from ESM', () => {
     const out = run('node', ['--input-type=module', '-e', `import * as m from 'nestjs-oidc'; console.log(JSON.stringify(Object.keys(m)));`], consumer);
     const keys = JSON.parse(out.trim().split('\n').pop());

@@ -103,3 +103,54 @@ describe.each([
     await expect(store.inner.get(session.key)).resolves.toBeUndefined();
   });
 });
+
+describe('OidcSessionService — verified-cookie cache', () => {
+  it('a cookie that verified before does not make a tampered copy verify', async () => {
+    const { service } = setup(true);
+    const { cookie } = await login(service, 'sid-a');
+    const ok = exchange(cookie);
+    await expect(service.get(ok.req, ok.res)).resolves.toBeDefined();
+    const [name, value] = cookie.split('=') as [string, string];
+    const dot = value.lastIndexOf('.');
+    for (const forged of [
+      `${value.slice(0, dot)}.${value.slice(dot + 1, -1)}${value.endsWith('A') ? 'B' : 'A'}`, // another MAC
+      `${value.slice(0, dot - 1)}${value[dot - 1] === 'A' ? 'B' : 'A'}${value.slice(dot)}`, // another id, same MAC
+      `${value}x`,
+    ]) {
+      const bad = exchange(`${name}=${forged}`);
+      await expect(service.get(bad.req, bad.res)).resolves.toBeUndefined();
+    }
+  });
+
+  it('the remembered cookie of a session that ended is anonymous', async () => {
+    const { service } = setup(true);
+    const { cookie } = await login(service, 'sid-a');
+    const first = exchange(cookie);
+    await expect(service.get(first.req, first.res)).resolves.toBeDefined();
+    await service.endSessions({ iss: ISS, sid: 'sid-a' });
+    const again = exchange(cookie);
+    await expect(service.get(again.req, again.res)).resolves.toBeUndefined();
+  });
+});
+
+describe('sessionUser', () => {
+  it('requests of one session share read-only claims: a controller cannot change what the next request sees', async () => {
+    const { service } = setup(true);
+    const { cookie } = await login(service, 'sid-a');
+    const { sessionUser } = await import('./session-user.js');
+    const options = resolveOidcOptions({ issuer: ISS, clientId: 'app', baseUrl: 'https://app.example.com', session: { secret: 'a-unit-test-session-secret-of-32-chars!!' } });
+    const read = async () => {
+      const { req, res } = exchange(cookie);
+      return sessionUser((await service.get(req, res))!, options);
+    };
+    const first = await read();
+    expect(() => first.scopes.push('admin')).toThrow(TypeError);
+    expect(() => {
+      (first.claims as Record<string, unknown>).sub = 'mallory';
+    }).toThrow(TypeError);
+    const second = await read();
+    expect(second).not.toBe(first);
+    expect(second.claims.sub).toBe('alice');
+    expect(second.scopes).not.toContain('admin');
+  });
+});

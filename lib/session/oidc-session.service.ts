@@ -22,6 +22,8 @@ export type NewSession = Omit<SessionPayload, 'v' | 'createdAt' | 'absoluteExpir
 const LOADED = Symbol('nestjs-oidc.session');
 /** Opened payloads kept per process, so a hot session is not decrypted on every request. */
 const OPENED_CACHE_ENTRIES = 10_000;
+/** Verified cookies kept per process, so a hot session's cookie is not re-verified on every request. */
+const VERIFIED_COOKIE_ENTRIES = 10_000;
 /** A key no session can have (store keys are SHA-256 in base64url). */
 const PROBE_KEY = 'nestjs-oidc:availability-probe';
 /** Don't rewrite the store on every request: extend the rolling expiry at most once a minute. */
@@ -44,6 +46,8 @@ export class OidcSessionService {
   private readonly store: OidcSessionStore;
   /** store key → the sealed payload it was opened from, and what it held. Bounded; oldest dropped first. */
   private readonly opened = new Map<string, { sealed: string; payload: SessionPayload }>();
+  /** signed cookie value → its store key, for cookies that verified. Bounded; oldest dropped first. */
+  private readonly verifiedCookies = new Map<string, string>();
 
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
@@ -69,9 +73,10 @@ export class OidcSessionService {
   private async load(req: PlatformRequest, res?: PlatformResponse): Promise<LoadedSession | undefined> {
     const cookie = requestCookies(req).get(this.options.session.cookieName);
     if (!cookie) return undefined;
-    const id = this.crypto.verifyCookie(cookie);
-    const session = id === undefined ? undefined : await this.read(SessionCrypto.storeKey(id));
+    const key = this.storeKeyOf(cookie);
+    const session = key === undefined ? undefined : await this.read(key);
     if (!session) {
+      if (key !== undefined) this.verifiedCookies.delete(cookie);
       // SE-05: a tampered, foreign or ended session cookie is anonymous, and the browser is told to drop it.
       if (res) this.clearCookie(res);
       return undefined;
@@ -80,6 +85,23 @@ export class OidcSessionService {
     // Ended (or changed) by another request between the read and the roll: SE-05 as above.
     if (!rolled && res) this.clearCookie(res);
     return rolled;
+  }
+
+  /**
+   * The store key of a signed session cookie, or undefined when no configured secret signed it.
+   * Verified cookies are remembered (bounded, oldest dropped first) so a hot session costs neither the
+   * HMAC nor the hash on every request. Only cookies whose signature verified are ever remembered, and an
+   * exact match of the whole signed value is needed to reuse one, so the cache cannot admit a forgery.
+   */
+  private storeKeyOf(cookie: string): string | undefined {
+    const known = this.verifiedCookies.get(cookie);
+    if (known !== undefined) return known;
+    const id = this.crypto.verifyCookie(cookie);
+    if (id === undefined) return undefined;
+    const key = SessionCrypto.storeKey(id);
+    this.verifiedCookies.set(cookie, key);
+    if (this.verifiedCookies.size > VERIFIED_COOKIE_ENTRIES) this.verifiedCookies.delete(this.verifiedCookies.keys().next().value as string);
+    return key;
   }
 
   /** Reads and opens a session by store key; expired ones are destroyed. */

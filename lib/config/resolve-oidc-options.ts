@@ -74,6 +74,43 @@ function fail(path: string, problem: string, fix: string): never {
   throw new OidcError('ERR_OIDC_INVALID_OPTIONS', `OidcModule option \`${path}\` ${problem}. ${fix}`);
 }
 
+/**
+ * Every option name, per object. A name the module does not know is refused at bootstrap rather than
+ * ignored: a misspelt option must not silently leave a default in place, and no option turns a check
+ * off (SECURITY-CASES BR-18: other libraries' "validation off" switches such as `tokenValidation: 'NONE'`
+ * or `verify: false` are errors here, not no-ops; RFC 8725 §3.1).
+ */
+const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'issuer', 'clientId', 'clientSecret', 'clientAuthMethod', 'clientPrivateKey', 'baseUrl', 'scope', 'authorizationParams',
+    'clockTolerance', 'fetchUserinfo', 'allowInsecureRequests', 'session', 'refresh', 'pushedAuthorizationRequests', 'bearer',
+    'logout', 'roles', 'globalGuard', 'afterCallback', 'http',
+    // the module's synchronous extras, should they reach the options object
+    'isGlobal', 'routes',
+  ],
+  session: ['secret', 'cookieName', 'store', 'rollingDuration', 'absoluteDuration', 'cookie'],
+  'session.cookie': ['secure', 'sameSite', 'domain', 'path'],
+  refresh: ['auto', 'leeway'],
+  bearer: ['audience', 'issuers', 'algorithms', 'requireJwtAccessTokenType', 'introspection', 'identityClaims', 'dpop', 'cache'],
+  'bearer.cache': ['maxEntries', 'introspectionTtl'],
+  logout: ['postLogoutRedirectUri', 'idpLogout', 'revokeTokens', 'backchannel', 'frontchannel'],
+  roles: ['claim'],
+  http: ['timeout'],
+};
+
+function refuseUnknownOptions(raw: object): void {
+  for (const [path, known] of Object.entries(KNOWN_OPTIONS)) {
+    const value = path === '' ? raw : path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], raw);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      const where = path ? `${path}.${key}` : key;
+      const close = known.find((k) => k.toLowerCase() === key.toLowerCase());
+      fail(where, 'is not an option of OidcModule', close ? `Did you mean \`${path ? `${path}.` : ''}${close}\`?` : `Remove it; the options are: ${known.join(', ')}.`);
+    }
+  }
+}
+
 function requireString(value: unknown, path: string, fix: string): string {
   if (typeof value !== 'string' || value.trim() === '') fail(path, 'is missing or empty', fix);
   return value;
@@ -177,6 +214,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (typeof raw !== 'object' || raw === null) {
     fail('(root)', 'must be an object', 'Pass the options object to OidcModule.forRoot() or return it from useFactory.');
   }
+  refuseUnknownOptions(raw);
   const allowInsecureRequests = optionalBoolean(raw.allowInsecureRequests, 'allowInsecureRequests', false);
 
   const issuerUrl = parseUrl(requireString(raw.issuer, 'issuer', 'Set it to your OpenID Provider URL, e.g. "https://login.example.com/realms/main".'), 'issuer');

@@ -26,6 +26,15 @@ const config: Config = {
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
+  /**
+   * Recycle a worker once its heap passes this after a test file. Under --experimental-vm-modules on Node 20
+   * every test file's vm context (its whole module graph: Nest, Express, Fastify, oidc-provider…) stays
+   * reachable after the file finishes, so a worker that ran ~20 e2e files holds ~500 MB of heap. Nothing keeps
+   * the worker alive — it reaches 'exit' right away — but V8 then needs seconds to tear that heap down, past
+   * jest-worker's 500 ms grace period, and Jest reports "A worker process has failed to exit gracefully".
+   * Keeping the heap small keeps that teardown short (and the run's memory bounded).
+   */
+  workerIdleMemoryLimit: '200MB',
   forceExit: false,
 };
 

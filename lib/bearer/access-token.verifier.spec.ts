@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { constants, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import {
   base64url,
   CompactEncrypt,
@@ -75,8 +75,20 @@ describe('AccessTokenVerifier', () => {
   let rsaAnyAlg: TestKey;
   let attacker: TestKey;
   let attackerEc: TestKey;
+  /** Keys made and used with node:crypto (kinds WebCrypto or jose will not generate). */
+  const nodeKeys: Record<string, { privateKey: KeyObject; publicJwk: JWK }> = {};
+
+  function nodeKey(kid: string, alg: string | undefined, type: 'rsa' | 'ec' | 'ed25519' | 'ed448', options: Record<string, unknown> = {}) {
+    const { privateKey, publicKey } = generateKeyPairSync(type as 'rsa', options as never) as unknown as { privateKey: KeyObject; publicKey: KeyObject };
+    nodeKeys[kid] = { privateKey, publicJwk: { ...(publicKey.export({ format: 'jwk' }) as JWK), kid, ...(alg ? { alg } : {}), use: 'sig' } };
+  }
 
   beforeAll(async () => {
+    nodeKey('rsa-1024', 'RS256', 'rsa', { modulusLength: 1024 });
+    nodeKey('ed-1', 'EdDSA', 'ed25519');
+    nodeKey('ed448-1', 'EdDSA', 'ed448');
+    nodeKey('ec521-1', 'ES512', 'ec', { namedCurve: 'P-521' });
+    nodeKey('ps384-1', 'PS384', 'rsa', { modulusLength: 2048 });
     rsa = await makeKey('rsa-1', 'RS256');
     ec = await makeKey('ec-1', 'ES256');
     ec384 = await makeKey('ec384-1', 'ES384');
@@ -90,7 +102,7 @@ describe('AccessTokenVerifier', () => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/jwks') {
         jwksHits += 1;
-        res.end(JSON.stringify({ keys: [rsa, ec, ec384, encKey, signOnlyKey, rsaAnyAlg].map((k) => k.publicJwk) }));
+        res.end(JSON.stringify({ keys: [rsa, ec, ec384, encKey, signOnlyKey, rsaAnyAlg, ...Object.values(nodeKeys)].map((k) => k.publicJwk) }));
         return;
       }
       res.statusCode = 404;
@@ -162,6 +174,14 @@ describe('AccessTokenVerifier', () => {
     return `${input}.${base64url.encode(new Uint8Array(sig))}`;
   }
 
+  /** A JWS signed with node:crypto by one of `nodeKeys` (digest null for EdDSA). */
+  function nodeSigned(kid: string, alg: string, payload: unknown, options: Record<string, unknown> = {}): string {
+    const digest = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`;
+    const input = raw({ alg, kid, typ: 'at+jwt' }, payload).slice(0, -1);
+    const sig = sign(digest, Buffer.from(input), { key: nodeKeys[kid]!.privateKey, ...options } as never);
+    return `${input}.${sig.toString('base64url')}`;
+  }
+
   async function rejects(verifier: AccessTokenVerifier, token: string, code = 'ERR_OIDC_INVALID_TOKEN'): Promise<OidcError> {
     const err = await verifier.verify(token).then(
       () => undefined,
@@ -199,6 +219,49 @@ describe('AccessTokenVerifier', () => {
       const second = await verifier.verify(token);
       expect(second.sub).toBe('alice');
       expect(second.realm_access).toEqual({ roles: ['a'] });
+    });
+  });
+
+  describe('verifyShared (the cached claims, for read-only callers)', () => {
+    it('hands every call with a cached token the same deeply frozen claims; verify() still copies', async () => {
+      const { verifier } = setup();
+      const token = await mint({ realm_access: { roles: ['a'] } });
+      const shared = await verifier.verifyShared(token);
+      expect(shared).toBeInstanceOf(AccessTokenClaims);
+      expect(await verifier.verifyShared(token)).toBe(shared);
+      expect(Object.isFrozen(shared)).toBe(true);
+      expect(Object.isFrozen(shared.realm_access)).toBe(true);
+      expect(Object.isFrozen((shared.realm_access as { roles: string[] }).roles)).toBe(true);
+      expect(() => {
+        (shared as { sub: string }).sub = 'mallory';
+      }).toThrow(TypeError);
+      const own = await verifier.verify(token);
+      expect(own).not.toBe(shared);
+      expect(Object.isFrozen(own)).toBe(false);
+      expect(own).toEqual(shared);
+    });
+
+    it('applies every check verify() applies (DPoP downgrade, issuer trust per request)', async () => {
+      const { verifier } = setup({ issuers: (req) => ((req as { tenant?: string } | undefined)?.tenant === 'a' ? [issuer] : []) });
+      const token = await mint();
+      await expect(verifier.verifyShared(token, { req: { tenant: 'a' } })).resolves.toMatchObject({ sub: 'alice' });
+      await expect(verifier.verifyShared(token, { req: { tenant: 'b' } })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      const { calculateJwkThumbprint } = await import('jose');
+      const key = await generateKeyPair('ES256');
+      const bound = await mint({ cnf: { jkt: await calculateJwkThumbprint(await exportJWK(key.publicKey)) } });
+      await expect(verifier.verifyShared(bound, { req: { tenant: 'a' } })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+    });
+
+    it('copies deeply nested claims without exhausting the stack', async () => {
+      const { verifier } = setup();
+      const depth = 5000;
+      const payload = JSON.stringify(claims()).replace(/}$/, `,"deep":${'['.repeat(depth)}1${']'.repeat(depth)}}`);
+      const input = `${base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'rsa-1', typ: 'at+jwt' }))}.${base64url.encode(payload)}`;
+      const sig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', rsa.privateKey, new TextEncoder().encode(input));
+      const result = await verifier.verify(`${input}.${base64url.encode(new Uint8Array(sig))}`);
+      let node: unknown = result.deep;
+      for (let i = 0; i < depth; i++) node = (node as unknown[])[0];
+      expect(node).toBe(1);
     });
   });
 
@@ -282,6 +345,63 @@ describe('AccessTokenVerifier', () => {
       const { verifier } = setup();
       const [h, p] = (await mint({}, {}, ec)).split('.');
       await rejects(verifier, `${h}.${p}.${base64url.encode(new Uint8Array(64))}`);
+    });
+  });
+
+  describe('signature algorithms (RFC 7518 §3, RFC 8037 §3.1)', () => {
+    it('accepts EdDSA (Ed25519), ES512 (P-521) and PS384 signatures of the published keys', async () => {
+      const { verifier } = setup();
+      await expect(verifier.verify(nodeSigned('ed-1', 'EdDSA', claims()))).resolves.toMatchObject({ sub: 'alice' });
+      await expect(verifier.verify(nodeSigned('ec521-1', 'ES512', claims(), { dsaEncoding: 'ieee-p1363' }))).resolves.toMatchObject({ sub: 'alice' });
+      const pss = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+      await expect(verifier.verify(nodeSigned('ps384-1', 'PS384', claims(), pss))).resolves.toMatchObject({ sub: 'alice' });
+    });
+
+    it('rejects PS384 with another salt length, and PKCS#1 v1.5 under PS384', async () => {
+      const { verifier } = setup();
+      await rejects(verifier, nodeSigned('ps384-1', 'PS384', claims(), { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 }));
+      await rejects(verifier, nodeSigned('ps384-1', 'PS384', claims()));
+    });
+
+    it('rejects an RSA key under 2048 bits even with a valid signature', async () => {
+      const { verifier } = setup();
+      await rejects(verifier, nodeSigned('rsa-1024', 'RS256', claims()));
+    });
+
+    it('rejects an Ed448 key under EdDSA (only Ed25519 is accepted)', async () => {
+      const { verifier } = setup();
+      await rejects(verifier, nodeSigned('ed448-1', 'EdDSA', claims()));
+    });
+
+    it('rejects an ECDSA signature in DER form or of the wrong length', async () => {
+      const { verifier } = setup();
+      await rejects(verifier, nodeSigned('ec521-1', 'ES512', claims(), { dsaEncoding: 'der' }));
+      const [h, p, sig] = nodeSigned('ec521-1', 'ES512', claims(), { dsaEncoding: 'ieee-p1363' }).split('.') as [string, string, string];
+      const bytes = Buffer.from(sig, 'base64url');
+      await rejects(verifier, `${h}.${p}.${bytes.subarray(0, bytes.length - 1).toString('base64url')}`);
+      await rejects(verifier, `${h}.${p}.${Buffer.concat([bytes, Buffer.alloc(1)]).toString('base64url')}`);
+    });
+
+    it('rejects segments that are not base64url of UTF-8 JSON (a dangling character, invalid UTF-8)', async () => {
+      const { verifier } = setup();
+      const token = await mint();
+      const [h, p, s] = token.split('.') as [string, string, string];
+      // 4n + 1 characters encode no whole byte
+      await rejects(verifier, `${h}.${p}.${s}A`);
+      await rejects(verifier, `${h}A.${p}.${s}`);
+      const badUtf8 = Buffer.concat([Buffer.from('{"iss":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]).toString('base64url');
+      await rejects(verifier, `${h}.${badUtf8}.${s}`);
+    });
+
+    it('never turns a __proto__ claim into the prototype of the claims', async () => {
+      const { verifier } = setup();
+      const payload = JSON.stringify(claims()).replace(/^\{/, '{"__proto__":{"polluted":true},');
+      const input = `${base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'rsa-1', typ: 'at+jwt' }))}.${base64url.encode(payload)}`;
+      const sig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', rsa.privateKey, new TextEncoder().encode(input));
+      const result = await verifier.verify(`${input}.${base64url.encode(new Uint8Array(sig))}`);
+      expect(result).toBeInstanceOf(AccessTokenClaims);
+      expect((result as Record<string, unknown>).polluted).toBeUndefined();
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
   });
 

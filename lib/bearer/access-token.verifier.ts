@@ -1,14 +1,14 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
-import { reviveClaims, toClaims } from '../claims/claims.validation.js';
+import { toClaims } from '../claims/claims.validation.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { DpopVerifier } from './dpop.verifier.js';
 import { JwksCache, type VerificationKey } from './jwks.cache.js';
 import { TokenIntrospector } from './token-introspector.js';
-import { VerifiedTokenCache } from './verified-token.cache.js';
+import { deepFreeze, hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** Options of {@link AccessTokenVerifier.verify}. */
 export interface AccessTokenVerifyOptions {
@@ -44,9 +44,14 @@ const MAX_KEY_ATTEMPTS = 5;
 /** OIDC Core §2 / §3.3.2.11: claims only ID tokens carry. */
 const ID_TOKEN_ONLY_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
 
-interface VerifiedToken {
+/** A token accepted for this request: verified here, or introspected (opaque). */
+interface AcceptedToken {
   readonly claims: AccessTokenClaims;
   readonly issuer: string;
+}
+
+/** A verified JWT, as cached: with the key that verified it (BR-17). */
+interface VerifiedToken extends AcceptedToken {
   readonly key: VerificationKey;
 }
 
@@ -76,6 +81,56 @@ function fromJose(err: unknown): OidcError {
   if (err instanceof errors.JOSEAlgNotAllowed) return invalidToken('The access token algorithm is not accepted.', err);
   if (err instanceof errors.JOSENotSupported) return invalidToken('The access token uses an unsupported JOSE feature.', err);
   return invalidToken('The access token is malformed.', err);
+}
+
+type JsonObject = Record<string, unknown>;
+
+/** Sets an own data property, also for a member named `__proto__` (never a prototype change). */
+function defineMember(target: JsonObject, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
+}
+
+/** An empty container for a copy of `value`, or undefined when `value` is not a JSON object or array. */
+function emptyLike(value: object): JsonObject | unknown[] | undefined {
+  if (Array.isArray(value)) return new Array<unknown>(value.length);
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null ? {} : undefined;
+}
+
+/**
+ * A deep copy of JSON data (objects, arrays, primitives) — iterative, so no nesting a 16 KB token can hold
+ * exhausts the stack; anything that is not JSON data goes through structuredClone.
+ */
+function cloneJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const root = emptyLike(value);
+  if (root === undefined) return structuredClone(value);
+  const pending: Array<[object, JsonObject | unknown[]]> = [[value, root]];
+  while (pending.length > 0) {
+    const [source, target] = pending.pop()!;
+    for (const name of Object.keys(source)) {
+      let member = (source as JsonObject)[name];
+      if (typeof member === 'object' && member !== null) {
+        const copy = emptyLike(member);
+        if (copy === undefined) {
+          member = structuredClone(member);
+        } else {
+          pending.push([member, copy]);
+          member = copy;
+        }
+      }
+      defineMember(target as JsonObject, name, member);
+    }
+  }
+  return root;
+}
+
+/** A fresh deep copy per call: the cached claims must not be mutated by one request for the next. */
+function copyClaims(claims: AccessTokenClaims): AccessTokenClaims {
+  const copy = new AccessTokenClaims();
+  for (const name of Object.keys(claims)) defineMember(copy, name, cloneJson(claims[name]));
+  return copy;
 }
 
 /**
@@ -128,6 +183,15 @@ export class AccessTokenVerifier {
    * ```
    */
   async verify(token: string, opts: AccessTokenVerifyOptions = {}): Promise<AccessTokenClaims> {
+    return copyClaims(await this.verifyShared(token, opts));
+  }
+
+  /**
+   * {@link verify} without the per-call copy: the claims as cached, deeply frozen and shared by every call
+   * with the same token while it stays cached. For callers that only read them (`OidcGuard` builds the
+   * request's user from them); use {@link verify} for claims of your own.
+   */
+  async verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
     const bearer = this.options.bearer;
     if (!bearer) {
       throw new OidcError('ERR_OIDC_INVALID_OPTIONS', 'AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }`.');
@@ -138,12 +202,13 @@ export class AccessTokenVerifier {
       if (bearer.dpop === 'required') {
         throw invalidToken('This resource requires a DPoP-bound access token sent with the DPoP scheme.');
       }
-      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
+      const trusted = typeof bearer.issuers === 'function' ? await this.trustedIssuers(opts.req) : bearer.issuers;
+      const { claims } = await this.verifyToken(token, trusted);
       // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token MUST be rejected (downgrade).
       if (this.boundKey(claims) !== undefined) {
         throw invalidToken('This access token is DPoP-bound; send it with the DPoP scheme and a proof.');
       }
-      return this.copy(claims);
+      return claims;
     }
 
     if (bearer.dpop === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
@@ -159,7 +224,7 @@ export class AccessTokenVerifier {
     if (jkt !== proof.jkt) throw invalidToken('Invalid DPoP key binding.');
     // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
     await this.dpop.recordJti(proof);
-    return this.copy(claims);
+    return claims;
   }
 
   /** The issuers trusted for this request: the static `bearer.issuers`, or what its resolver returns. */
@@ -171,11 +236,6 @@ export class AccessTokenVerifier {
       throw new TypeError(`The \`bearer.issuers\` resolver must return an array of at most ${MAX_RESOLVED_ISSUERS} issuer strings.`);
     }
     return resolved;
-  }
-
-  /** A fresh instance per call: the cached claims must not be mutated by one request for the next. */
-  private copy(claims: AccessTokenClaims): AccessTokenClaims {
-    return reviveClaims(AccessTokenClaims, structuredClone({ ...claims }));
   }
 
   /** `cnf.jkt` of a DPoP-bound token; other confirmation methods cannot be checked here, so they are refused. */
@@ -191,18 +251,27 @@ export class AccessTokenVerifier {
     return jkt;
   }
 
-  private async verifyToken(token: string, trusted: readonly string[]): Promise<{ readonly claims: AccessTokenClaims; readonly issuer: string }> {
-    const bearer = this.options.bearer!;
+  /**
+   * The verified token: from the cache when it holds it (synchronously, no promise on the hot path),
+   * otherwise verified now. The token is hashed once, for the lookup and the insertion.
+   */
+  private verifyToken(token: string, trusted: readonly string[]): AcceptedToken | Promise<AcceptedToken> {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too large.');
     // RFC 6750 §2.1: a credential is at least one character.
     if (token.length === 0) throw invalidToken('The access token is empty.');
-    const cached = this.cache.get(token);
+    const cacheKey = hashToken(token);
+    const cached = this.cache.get(token, cacheKey);
     // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
     if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {
       // RFC 9068 §4: the issuer must be trusted for THIS request (a resolver may trust other issuers per request).
       if (!trusted.includes(cached.issuer)) throw invalidToken('The access token issuer is not trusted.');
       return cached;
     }
+    return this.verifyFresh(token, cacheKey, trusted);
+  }
+
+  private async verifyFresh(token: string, cacheKey: string, trusted: readonly string[]): Promise<AcceptedToken> {
+    const bearer = this.options.bearer!;
 
     if (!JWS_COMPACT.test(token)) {
       // RFC 7662 §2: anything that is not a JWT is opaque to this server; with introspection on, the OP decides.
@@ -271,10 +340,11 @@ export class AccessTokenVerifier {
     }
     if (!verified) throw invalidToken('The access token signature is invalid.', lastError);
 
-    const claims = this.checkClaims(verified.payload, strict, now);
+    // Frozen once here: the cached claims are shared by every request with this token (verifyShared).
+    const claims = deepFreeze(this.checkClaims(verified.payload, strict, now));
     const entry: VerifiedToken = Object.freeze({ claims, issuer, key: verified.key });
     // Cached until `exp` at the latest (never longer); only successes are cached.
-    this.cache.set(token, entry, claims.exp * 1000);
+    this.cache.set(token, entry, claims.exp * 1000, cacheKey);
     return entry;
   }
 

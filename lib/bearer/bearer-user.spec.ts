@@ -59,3 +59,54 @@ describe('OidcUser.identity from bearer.identityClaims', () => {
     expect(bearerUser(other, options, 'bearer')).not.toHaveProperty('identity');
   });
 });
+
+describe('bearerUser', () => {
+  const options = resolveOidcOptions({
+    issuer: GOOGLE,
+    clientId: 'c',
+    baseUrl: 'https://app.example.com',
+    session: { secret: 'a'.repeat(32) },
+    roles: { claim: 'realm_access.roles' },
+    bearer: { audience: 'api', identityClaims: { [GOOGLE]: 'email' } },
+  });
+  const base = { iss: GOOGLE, sub: '1', aud: 'api', exp: 2e9, email: 'alice@example.com', scope: 'a b', realm_access: { roles: ['admin'] } };
+  const deepFrozen = <T extends object>(value: T): T => {
+    for (const member of Object.values(value)) if (typeof member === 'object' && member !== null) deepFrozen(member as object);
+    return Object.freeze(value);
+  };
+
+  it('shares frozen claims, scopes and roles between the users of the same frozen claims', () => {
+    const claims = deepFrozen(Object.assign(new AccessTokenClaims(), structuredClone(base)));
+    const first = bearerUser(claims, options, 'bearer');
+    const second = bearerUser(claims, options, 'dpop');
+    expect(first).not.toBe(second);
+    expect(second.authMethod).toBe('dpop');
+    expect(second.claims).toBe(first.claims);
+    expect(second.scopes).toBe(first.scopes);
+    expect(first).toMatchObject({ sub: '1', issuer: GOOGLE, identity: 'alice@example.com', scopes: ['a', 'b'], roles: ['admin'], expiresAt: 2e9 });
+    expect(first.accessTokenClaims).toBe(claims);
+    for (const part of [first.claims, first.scopes, first.roles, first.claims.realm_access]) expect(Object.isFrozen(part)).toBe(true);
+    // the user object itself is the request's own
+    first.identity = 'changed';
+    expect(bearerUser(claims, options, 'bearer').identity).toBe('alice@example.com');
+  });
+
+  it('builds unfrozen parts afresh from claims that are not frozen (and leaves those claims alone)', () => {
+    const claims = Object.assign(new AccessTokenClaims(), structuredClone(base));
+    const first = bearerUser(claims, options, 'bearer');
+    const second = bearerUser(claims, options, 'bearer');
+    expect(second.claims).not.toBe(first.claims);
+    expect(Object.isFrozen(first.claims)).toBe(false);
+    expect(Object.isFrozen(first.scopes)).toBe(false);
+    expect(Object.isFrozen(claims.realm_access)).toBe(false);
+    expect(first).toMatchObject({ sub: '1', scopes: ['a', 'b'], roles: ['admin'], identity: 'alice@example.com' });
+  });
+
+  it('does not reuse parts built under other options', () => {
+    const claims = deepFrozen(Object.assign(new AccessTokenClaims(), structuredClone(base)));
+    expect(bearerUser(claims, options, 'bearer').roles).toEqual(['admin']);
+    const noRoles = resolveOidcOptions({ issuer: GOOGLE, clientId: 'c', baseUrl: 'https://app.example.com', session: { secret: 'a'.repeat(32) }, bearer: { audience: 'api' } });
+    expect(bearerUser(claims, noRoles, 'bearer')).toMatchObject({ roles: [] });
+    expect(bearerUser(claims, noRoles, 'bearer')).not.toHaveProperty('identity');
+  });
+});

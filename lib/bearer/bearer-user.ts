@@ -32,20 +32,48 @@ export function readIdentity(claims: Record<string, unknown>, issuer: string, id
   return typeof connector === 'string' && CONNECTOR_ID.test(connector) ? `${connector}:${value}` : undefined;
 }
 
-/** The {@link OidcUser} of a request authenticated with a verified (or introspected) access token. */
-export function bearerUser(claims: AccessTokenClaims, options: ResolvedOidcOptions, authMethod: 'bearer' | 'dpop'): OidcUser {
+type BearerUserParts = Pick<OidcUser, 'claims' | 'accessTokenClaims' | 'scopes' | 'roles' | 'identity'>;
+
+/**
+ * What a bearer user is built from, per claims object: `AccessTokenVerifier.verifyShared` hands out the same
+ * cached (frozen) claims for every request with a token, so its claims copy, scopes, roles and identity are
+ * worked out once and shared — frozen, like a session user's. Kept only as long as those claims live.
+ */
+const parts = new WeakMap<object, { readonly options: ResolvedOidcOptions; readonly parts: BearerUserParts }>();
+
+/**
+ * The {@link OidcUser} of a request authenticated with a verified (or introspected) access token. When
+ * `claims` is frozen — the verifier's shared claims, deeply frozen — the user's `claims`, `scopes` and
+ * `roles` are frozen too and shared by the requests that carry the same token; otherwise they are built
+ * afresh.
+ */
+export function bearerUser(claims: Readonly<AccessTokenClaims>, options: ResolvedOidcOptions, authMethod: 'bearer' | 'dpop'): OidcUser {
+  let shared: BearerUserParts | undefined;
+  if (Object.isFrozen(claims)) {
+    const built = parts.get(claims);
+    if (built?.options === options) {
+      shared = built.parts;
+    } else {
+      shared = userParts(claims, options, true);
+      parts.set(claims, { options, parts: shared });
+    }
+  }
+  return { sub: claims.sub, issuer: claims.iss, authMethod, ...(shared ?? userParts(claims, options, false)), expiresAt: claims.exp };
+}
+
+function userParts(claims: Readonly<AccessTokenClaims>, options: ResolvedOidcOptions, frozen: boolean): BearerUserParts {
   const all: Record<string, unknown> = { ...claims };
   const identity = options.bearer ? readIdentity(all, claims.iss, options.bearer.identityClaims) : undefined;
-  return {
-    sub: claims.sub,
-    issuer: claims.iss,
-    authMethod,
-    claims: all,
-    accessTokenClaims: claims,
-    // RFC 9068 §2.2.3: `scope` (space-separated); some OPs use an `scp` array instead.
-    scopes: readScopes(claims.scope, claims.scp),
-    roles: readRoles(all, options.roles?.claim),
+  // RFC 9068 §2.2.3: `scope` (space-separated); some OPs use an `scp` array instead.
+  const scopes = readScopes(claims.scope, claims.scp);
+  const roles = readRoles(all, options.roles?.claim);
+  const built: BearerUserParts = {
+    // (the members of frozen claims are frozen already)
+    claims: frozen ? Object.freeze(all) : all,
+    accessTokenClaims: claims as AccessTokenClaims,
+    scopes: frozen ? (Object.freeze(scopes) as string[]) : scopes,
+    roles: frozen ? (Object.freeze(roles) as string[]) : roles,
     ...(identity === undefined ? {} : { identity }),
-    expiresAt: claims.exp,
   };
+  return frozen ? Object.freeze(built) : built;
 }

@@ -7,7 +7,7 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
-import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
+import { deepFreeze, hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** An opaque access token the OP reported active, with its introspection response as claims. */
 export interface IntrospectedToken {
@@ -78,15 +78,16 @@ export class TokenIntrospector {
     // Only the configured issuer's endpoint can be asked (with this client's credentials); when that issuer
     // is not trusted for this request the OP is not contacted at all.
     if (!trusted.includes(this.options.issuer)) throw invalidToken('The access token issuer is not trusted.');
-    const refusal = this.refused.get(token);
+    // One SHA-256 of the token keys both caches and the in-flight map.
+    const key = hashToken(token);
+    const refusal = this.refused.get(token, key);
     if (refusal !== undefined) throw invalidToken(refusal);
 
-    let entry = this.active.get(token);
+    let entry = this.active.get(token, key);
     if (!entry) {
-      const key = hashToken(token);
       let flight = this.inflight.get(key);
       if (!flight) {
-        flight = this.ask(token).finally(() => this.inflight.delete(key));
+        flight = this.ask(token, key).finally(() => this.inflight.delete(key));
         this.inflight.set(key, flight);
       }
       entry = await flight;
@@ -98,7 +99,7 @@ export class TokenIntrospector {
     return entry;
   }
 
-  private async ask(token: string): Promise<IntrospectedToken> {
+  private async ask(token: string, key: string): Promise<IntrospectedToken> {
     const config = await this.discovery.getConfiguration();
     if (!config.serverMetadata().introspection_endpoint) {
       throw this.unavailable(new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OP ${this.options.issuer} publishes no introspection_endpoint; turn bearer.introspection off.`));
@@ -116,12 +117,12 @@ export class TokenIntrospector {
       entry = this.validate(response);
     } catch (err) {
       // Refusals only refuse, and only for a short while (a flood of one bad token asks the OP once per window).
-      if (err instanceof OidcError) this.refused.set(token, err.message, now + INTROSPECTION_REFUSAL_TTL * 1000);
+      if (err instanceof OidcError) this.refused.set(token, err.message, now + INTROSPECTION_REFUSAL_TTL * 1000, key);
       throw err;
     }
     const ttl = this.options.bearer!.cache.introspectionTtl * 1000;
     const exp = entry.claims.exp as number | undefined;
-    this.active.set(token, entry, Math.min(now + ttl, exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000));
+    this.active.set(token, entry, Math.min(now + ttl, exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000), key);
     return entry;
   }
 
@@ -175,7 +176,8 @@ export class TokenIntrospector {
     const { active: _active, ...members } = r;
     const claims = reviveClaims(AccessTokenClaims, { ...members, iss: issuer, sub });
     this.checkTimes(claims);
-    return Object.freeze({ claims, issuer });
+    // Cached and shared by every request with this token (AccessTokenVerifier.verifyShared): frozen once.
+    return Object.freeze({ claims: deepFreeze(claims), issuer });
   }
 
   /**

@@ -37,6 +37,19 @@ import { sessionUser } from '../session/session-user.js';
 
 const ALL_METHODS: readonly OidcCredentialKind[] = ['session', 'bearer'];
 
+type ReflectorTargets = Parameters<Reflector['getAllAndOverride']>[1];
+
+/** The guard's metadata of one route (handler + controller), read once with the Reflector. */
+interface RouteMetadata {
+  readonly targets: ReflectorTargets;
+  readonly isPublic: boolean;
+  readonly methods: readonly OidcCredentialKind[];
+  readonly noRedirect: boolean;
+  readonly scopes: readonly string[];
+  readonly roles: readonly string[] | undefined;
+  readonly check: ClaimCheck | undefined;
+}
+
 /**
  * Authenticates with the `Authorization` header (Bearer/DPoP) when there is one, otherwise with the
  * session cookie; then enforces `@Scopes()`, `@Roles()` and `@RequireClaims()`.
@@ -65,21 +78,25 @@ export class OidcGuard implements CanActivate {
     @Optional() protected readonly accessTokens?: AccessTokenVerifier,
   ) {}
 
+  /**
+   * Route metadata by handler, then controller class (a handler inherited by two controllers can carry
+   * different class-level metadata). Decorator metadata is fixed once the app runs, so it is read once.
+   */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteMetadata>>();
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
     const req = http.getRequest<PlatformRequest>();
     const res = http.getResponse<PlatformResponse>();
-    const targets = [context.getHandler(), context.getClass()];
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) ?? false;
-    const methods = this.reflector.getAllAndOverride<OidcCredentialKind[]>(AUTH_METHODS_KEY, targets) ?? ALL_METHODS;
+    const route = this.route(context.getHandler(), context.getClass());
+    const { isPublic, methods, targets } = route;
 
     try {
       const authenticated = await this.authenticate(req, res, methods);
       if (!authenticated) {
         if (isPublic) return true;
-        const noRedirect = this.reflector.getAllAndOverride<boolean>(NO_LOGIN_REDIRECT_KEY, targets) ?? false;
-        if (!noRedirect && this.isBrowserNavigation(req, methods)) throw this.redirectToLogin(req, res);
+        if (!route.noRedirect && this.isBrowserNavigation(req, methods)) throw this.redirectToLogin(req, res);
         throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
       }
       setOidcContext(req, authenticated);
@@ -140,11 +157,11 @@ export class OidcGuard implements CanActivate {
     }
     const { scheme, token } = parseAuthorization(authorization);
     // RFC 6750 §2: one method per request — a second Authorization header or an `access_token` query
-    // parameter next to the header is `invalid_request` (400).
-    if (requestHeaderAll(req, 'authorization').length > 1 || requestQuery(req).has('access_token')) {
+    // parameter next to the header is `invalid_request` (400). (No `?`, no query to parse.)
+    if (requestHeaderAll(req, 'authorization').length > 1 || (requestPathAndQuery(req).includes('?') && requestQuery(req).has('access_token'))) {
       throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Send the access token in exactly one place: one Authorization header.');
     }
-    let claims: AccessTokenClaims;
+    let claims: Readonly<AccessTokenClaims>;
     if (scheme === 'dpop') {
       if (bearer.dpop === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
       // RFC 9449 §4.3 check 1: exactly one DPoP header holding exactly one proof.
@@ -155,10 +172,11 @@ export class OidcGuard implements CanActivate {
       // RFC 9449 §4.3 check 9 / RFC 9700 §4.13: the URL from the configured public origin, never from Host.
       const path = requestPathAndQuery(req);
       const url = `${this.options.baseUrl.origin}${path.startsWith('/') ? path : `/${path}`}`;
-      claims = await this.accessTokens.verify(token, { dpopProof: proofs[0]!.trim(), method: requestMethod(req), url, req });
+      claims = await this.accessTokens.verifyShared(token, { dpopProof: proofs[0]!.trim(), method: requestMethod(req), url, req });
     } else {
-      // `req` reaches a `bearer.issuers` resolver (per-request tenants).
-      claims = await this.accessTokens.verify(token, { req });
+      // `req` reaches a `bearer.issuers` resolver (per-request tenants). The claims are the verifier's shared,
+      // frozen ones: the user built from them is shared by this token's requests (bearerUser).
+      claims = await this.accessTokens.verifyShared(token, { req });
     }
     // Responses that carry a user's data must not be stored by shared caches (as for sessions, SE-08).
     setResponseHeader(res, 'cache-control', 'no-store');
@@ -180,17 +198,15 @@ export class OidcGuard implements CanActivate {
   }
 
   /** Enforces `@Scopes()` (all), `@Roles()` (any) and `@RequireClaims()`. */
-  protected authorize(context: OidcRequestContext, targets: Parameters<Reflector['getAllAndOverride']>[1]): void {
+  protected authorize(context: OidcRequestContext, targets: ReflectorTargets): void {
     const { user } = context;
-    const scopes = this.requiredScopes(targets);
+    const { scopes, roles, check } = this.routeOf(targets);
     if (scopes.some((s) => !user.scopes.includes(s))) {
       throw new OidcError('ERR_OIDC_INSUFFICIENT_SCOPE', `This route needs the scope(s): ${scopes.join(' ')}.`);
     }
-    const roles = this.reflector.getAllAndOverride<string[]>(ROLES_KEY, targets);
     if (roles?.length && !roles.some((r) => user.roles.includes(r))) {
       throw new OidcError('ERR_OIDC_FORBIDDEN', 'A required role is missing.');
     }
-    const check = this.reflector.getAllAndOverride<ClaimCheck>(CLAIM_CHECKS_KEY, targets);
     if (check && !check(user.claims)) {
       throw new OidcError('ERR_OIDC_FORBIDDEN', 'A required claim is missing or has the wrong value.');
     }
@@ -215,8 +231,42 @@ export class OidcGuard implements CanActivate {
     return new HttpException({ statusCode: 302, message: 'Login required; redirecting.' }, 302);
   }
 
-  private requiredScopes(targets: Parameters<Reflector['getAllAndOverride']>[1]): string[] {
-    return this.reflector.getAllAndOverride<string[]>(SCOPES_KEY, targets) ?? [];
+  private requiredScopes(targets: ReflectorTargets): readonly string[] {
+    return this.routeOf(targets).scopes;
+  }
+
+  /** The metadata of the route `handler` of `controller`, read with the Reflector on first use. */
+  private route(handler: object, controller: object): RouteMetadata {
+    let byClass = this.routes.get(handler);
+    if (!byClass) {
+      byClass = new WeakMap();
+      this.routes.set(handler, byClass);
+    }
+    let route = byClass.get(controller);
+    if (!route) {
+      route = this.readRoute(Object.freeze([handler, controller]) as unknown as ReflectorTargets);
+      byClass.set(controller, route);
+    }
+    return route;
+  }
+
+  /** {@link route} for Reflector targets as handed to {@link authorize} (read afresh unless `[handler, class]`). */
+  private routeOf(targets: ReflectorTargets): RouteMetadata {
+    const [handler, controller] = targets;
+    return targets.length === 2 && handler && controller ? this.route(handler, controller) : this.readRoute(targets);
+  }
+
+  private readRoute(targets: ReflectorTargets): RouteMetadata {
+    const read = <T>(key: string | symbol): T | undefined => this.reflector.getAllAndOverride<T>(key, targets);
+    return Object.freeze({
+      targets,
+      isPublic: read<boolean>(IS_PUBLIC_KEY) ?? false,
+      methods: read<OidcCredentialKind[]>(AUTH_METHODS_KEY) ?? ALL_METHODS,
+      noRedirect: read<boolean>(NO_LOGIN_REDIRECT_KEY) ?? false,
+      scopes: read<string[]>(SCOPES_KEY) ?? [],
+      roles: read<string[]>(ROLES_KEY),
+      check: read<ClaimCheck>(CLAIM_CHECKS_KEY),
+    });
   }
 
   protected realm(): string {

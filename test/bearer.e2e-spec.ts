@@ -14,6 +14,7 @@ import {
 } from 'openid-client';
 import { accessTokenHash } from '../lib/bearer/dpop.verifier.js';
 import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
+import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
 import { API_RESOURCE, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
 import { getFreePort } from './fixtures/ports.js';
 
@@ -44,21 +45,16 @@ describe.each(PLATFORMS)('Bearer and DPoP access tokens against oidc-provider (%
   let rp: RpConfiguration;
   let accessToken: string;
 
+  let fixture: OpAndApp;
+
   beforeAll(async () => {
-    const port = await getFreePort();
-    op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
-    t = await startTestApp({
-      platform,
-      port,
-      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, bearer: { audience: API_RESOURCE } },
-    });
-    rp = await discovery(new URL(op.issuer), TEST_CLIENT_ID, TEST_CLIENT_SECRET, undefined, { execute: [allowInsecureRequests] });
+    fixture = await startOpAndApp(platform, { bearer: { audience: API_RESOURCE } });
+    ({ op, t, rp } = fixture);
     accessToken = (await clientCredentialsGrant(rp, { resource: API_RESOURCE, scope: 'api:read' })).access_token;
   });
 
   afterAll(async () => {
-    await t?.close();
-    await op?.close();
+    await fixture?.close();
   });
 
   describe('BR-01 a valid RFC 9068 token', () => {

@@ -25,6 +25,7 @@ import {
 import { accessTokenHash } from '../lib/bearer/dpop.verifier.js';
 import { INTROSPECTION_REFUSAL_TTL } from '../lib/bearer/token-introspector.js';
 import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
+import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
 import { Browser } from './fixtures/browser.js';
 import { authorizeAtOp } from './fixtures/login.js';
 import { API_RESOURCE, OP_PATHS, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
@@ -71,20 +72,15 @@ describe.each(PLATFORMS)('opaque access tokens by introspection against oidc-pro
   let t: TestApp;
   let rp: RpConfiguration;
 
+  let fixture: OpAndApp;
+
   beforeAll(async () => {
-    const port = await getFreePort();
-    op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
-    t = await startTestApp({
-      platform,
-      port,
-      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, bearer: { audience: API_RESOURCE, introspection: true } },
-    });
-    rp = await discovery(new URL(op.issuer), TEST_CLIENT_ID, TEST_CLIENT_SECRET, undefined, { execute: [allowInsecureRequests] });
+    fixture = await startOpAndApp(platform, { bearer: { audience: API_RESOURCE, introspection: true } });
+    ({ op, t, rp } = fixture);
   });
 
   afterAll(async () => {
-    await t?.close();
-    await op?.close();
+    await fixture?.close();
   });
 
   afterEach(() => {

@@ -8,13 +8,13 @@
  */
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import { allowInsecureRequests, clientCredentialsGrant, discovery, type Configuration as RpConfiguration } from 'openid-client';
+import { clientCredentialsGrant, type Configuration as RpConfiguration } from 'openid-client';
 import { AccessToken, CurrentUser, type OidcUser } from '../lib/index.js';
 import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
+import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
 import { Browser } from './fixtures/browser.js';
 import { loginThroughApp } from './fixtures/login.js';
-import { API_RESOURCE, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
-import { getFreePort } from './fixtures/ports.js';
+import { API_RESOURCE, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestOp } from './fixtures/op.fixture.js';
 
 /** passport's default instance (no bundled types; the one @nestjs/passport's AuthGuard uses). */
 interface PassportRegistry {
@@ -51,22 +51,16 @@ describe.each(PLATFORMS)('Passport strategies oidc and oidc-bearer with @nestjs/
   let rp: RpConfiguration;
   let accessToken: string;
 
+  let fixture: OpAndApp;
+
   beforeAll(async () => {
-    const port = await getFreePort();
-    op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
-    t = await startTestApp({
-      platform,
-      port,
-      controllers: [PassportController],
-      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, bearer: { audience: API_RESOURCE } },
-    });
-    rp = await discovery(new URL(op.issuer), TEST_CLIENT_ID, TEST_CLIENT_SECRET, undefined, { execute: [allowInsecureRequests] });
+    fixture = await startOpAndApp(platform, { bearer: { audience: API_RESOURCE } }, { controllers: [PassportController] });
+    ({ op, t, rp } = fixture);
     accessToken = (await clientCredentialsGrant(rp, { resource: API_RESOURCE, scope: 'api:read' })).access_token;
   });
 
   afterAll(async () => {
-    await t?.close();
-    await op?.close();
+    await fixture?.close();
   });
 
   it('registers both strategies on passport while the app runs', () => {

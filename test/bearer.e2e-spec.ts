@@ -6,17 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import {
-  allowInsecureRequests,
   clientCredentialsGrant,
-  discovery,
   getDPoPHandle,
   type Configuration as RpConfiguration,
 } from 'openid-client';
 import { accessTokenHash } from '../lib/bearer/dpop.verifier.js';
-import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
+import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
-import { API_RESOURCE, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
-import { getFreePort } from './fixtures/ports.js';
+import { API_RESOURCE, TEST_CLIENT_ID, type TestOp } from './fixtures/op.fixture.js';
 
 interface RawResponse {
   status: number;
@@ -217,20 +214,15 @@ describe.each(['required', 'disabled'] as const)("bearer.dpop: '%s' (express)", 
   let t: TestApp;
   let rp: RpConfiguration;
 
+  let fixture: OpAndApp;
+
   beforeAll(async () => {
-    const port = await getFreePort();
-    op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
-    t = await startTestApp({
-      platform: 'express',
-      port,
-      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, bearer: { audience: API_RESOURCE, dpop } },
-    });
-    rp = await discovery(new URL(op.issuer), TEST_CLIENT_ID, TEST_CLIENT_SECRET, undefined, { execute: [allowInsecureRequests] });
+    fixture = await startOpAndApp('express', { bearer: { audience: API_RESOURCE, dpop } });
+    ({ op, t, rp } = fixture);
   });
 
   afterAll(async () => {
-    await t?.close();
-    await op?.close();
+    await fixture?.close();
   });
 
   it('advertises only the accepted scheme and refuses the other', async () => {

@@ -8,12 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import {
-  allowInsecureRequests,
   authorizationCodeGrant,
   buildAuthorizationUrl,
   calculatePKCECodeChallenge,
   clientCredentialsGrant,
-  discovery,
   getDPoPHandle,
   randomPKCECodeVerifier,
   randomState,
@@ -24,12 +22,11 @@ import {
 } from 'openid-client';
 import { accessTokenHash } from '../lib/bearer/dpop.verifier.js';
 import { INTROSPECTION_REFUSAL_TTL } from '../lib/bearer/token-introspector.js';
-import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
+import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
 import { Browser } from './fixtures/browser.js';
 import { authorizeAtOp } from './fixtures/login.js';
-import { API_RESOURCE, OP_PATHS, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
-import { getFreePort } from './fixtures/ports.js';
+import { API_RESOURCE, OP_PATHS, startTestOp, TEST_CLIENT_ID, webClient, type TestOp } from './fixtures/op.fixture.js';
 
 interface RawResponse {
   status: number;
@@ -203,20 +200,15 @@ describe('opaque access tokens with introspection off (express)', () => {
   let t: TestApp;
   let rp: RpConfiguration;
 
+  let fixture: OpAndApp;
+
   beforeAll(async () => {
-    const port = await getFreePort();
-    op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
-    t = await startTestApp({
-      platform: 'express',
-      port,
-      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, bearer: { audience: API_RESOURCE } },
-    });
-    rp = await discovery(new URL(op.issuer), TEST_CLIENT_ID, TEST_CLIENT_SECRET, undefined, { execute: [allowInsecureRequests] });
+    fixture = await startOpAndApp('express', { bearer: { audience: API_RESOURCE } });
+    ({ op, t, rp } = fixture);
   });
 
   afterAll(async () => {
-    await t?.close();
-    await op?.close();
+    await fixture?.close();
   });
 
   it('refuses a genuine opaque token with 401 invalid_token and never asks the OP', async () => {

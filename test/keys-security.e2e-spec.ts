@@ -11,8 +11,7 @@ import { PLATFORMS, startTestApp, type Registration, type TestApp } from './fixt
 import { sleep, startHostileApp } from './fixtures/hostile-login.js';
 import {
   DEFAULT_HOSTILE_CLIENT,
-  startCanary,
-  startHostileOp,
+  useHostileOpAndCanary,
   type Canary,
   type HostileOp,
   type SigningKey,
@@ -25,20 +24,8 @@ const MAX_AGE = 600;
 
 let hop: HostileOp;
 let canary: Canary;
-
-beforeAll(async () => {
-  [hop, canary] = await Promise.all([startHostileOp(), startCanary()]);
-});
-afterAll(async () => {
-  await Promise.all([hop?.close(), canary?.close()]);
-});
-beforeEach(() => {
-  hop.reset();
-});
-afterEach(() => {
-  // SECURITY-CASES §0: any hit on the attacker's canary fails the test.
-  expect(canary.hits).toHaveLength(0);
-});
+// SECURITY-CASES §0: any hit on the attacker's canary fails the test.
+useHostileOpAndCanary((h, c) => ([hop, canary] = [h, c]));
 
 /** A fresh RS256 signing key with a new kid (what an OP publishes when it rotates). */
 async function newKey(label: string): Promise<SigningKey> {

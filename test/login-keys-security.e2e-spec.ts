@@ -21,8 +21,7 @@ import { PLATFORMS, startTestApp, type Registration, type TestApp } from './fixt
 import { Browser } from './fixtures/browser.js';
 import {
   DEFAULT_HOSTILE_CLIENT,
-  startCanary,
-  startHostileOp,
+  useHostileOpAndCanary,
   type Canary,
   type HostileOp,
   type SigningKey,
@@ -66,21 +65,10 @@ function moveDateForward(seconds: number): void {
 
 let hop: HostileOp;
 let canary: Canary;
-
-beforeAll(async () => {
-  [hop, canary] = await Promise.all([startHostileOp(), startCanary()]);
-});
-afterAll(async () => {
-  await Promise.all([hop?.close(), canary?.close()]);
-});
-beforeEach(() => {
-  hop.reset();
-  canary.hits.length = 0;
-});
+// SECURITY-CASES §0: any hit on the attacker's canary fails the test.
+useHostileOpAndCanary((h, c) => ([hop, canary] = [h, c]));
 afterEach(() => {
   jest.useRealTimers();
-  // SECURITY-CASES §0: any hit on the attacker's canary fails the test.
-  expect(canary.hits.map((h) => `${h.method} ${h.path}`)).toEqual([]);
 });
 
 /** A fresh RS256 key with a new kid, as an OP publishes when it rotates. */

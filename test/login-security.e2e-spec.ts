@@ -10,7 +10,7 @@ import { CompactEncrypt, CompactSign, exportSPKI, importJWK } from 'jose';
 import { OidcDiscoveryService } from '../lib/index.js';
 import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
 import { Browser } from './fixtures/browser.js';
-import { DEFAULT_HOSTILE_CLIENT, startCanary, startHostileOp, type Canary, type HostileOp } from './fixtures/hostile-op.fixture.js';
+import { DEFAULT_HOSTILE_CLIENT, useHostileOpAndCanary, type Canary, type HostileOp } from './fixtures/hostile-op.fixture.js';
 import {
   TX_COOKIE_PREFIX,
   cookieSet,
@@ -38,24 +38,8 @@ const now = (): number => Math.floor(Date.now() / 1000);
 
 let hop: HostileOp;
 let canary: Canary;
-
-beforeAll(async () => {
-  [hop, canary] = await Promise.all([startHostileOp(), startCanary()]);
-});
-
-afterAll(async () => {
-  await Promise.all([hop?.close(), canary?.close()]);
-});
-
-beforeEach(() => {
-  hop.reset();
-  canary.hits.length = 0;
-});
-
 // SECURITY-CASES §0: any hit on the attacker's canary fails the test.
-afterEach(() => {
-  expect(canary.hits.map((h) => `${h.method} ${h.path}`)).toEqual([]);
-});
+useHostileOpAndCanary((h, c) => ([hop, canary] = [h, c]));
 
 describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
   let t: TestApp;

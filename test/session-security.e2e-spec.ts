@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { decodeJwt } from 'jose';
 import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { Browser } from './fixtures/browser.js';
-import { startCanary, startHostileOp, type Canary, type HostileOp } from './fixtures/hostile-op.fixture.js';
+import { useHostileOpAndCanary, type Canary, type HostileOp } from './fixtures/hostile-op.fixture.js';
 import {
   SESSION_COOKIE,
   TX_COOKIE_PREFIX,
@@ -43,23 +43,8 @@ const HOSTILE_RETURN_TO = [
 
 let hop: HostileOp;
 let canary: Canary;
-
-beforeAll(async () => {
-  [hop, canary] = await Promise.all([startHostileOp(), startCanary()]);
-});
-
-afterAll(async () => {
-  await Promise.all([hop?.close(), canary?.close()]);
-});
-
-beforeEach(() => {
-  hop.reset();
-  canary.hits.length = 0;
-});
-
-afterEach(() => {
-  expect(canary.hits.map((h) => `${h.method} ${h.path}`)).toEqual([]);
-});
+// SECURITY-CASES §0: any hit on the attacker's canary fails the test.
+useHostileOpAndCanary((h, c) => ([hop, canary] = [h, c]));
 
 describe.each(PLATFORMS)('session security (hostile OP) over %s', (platform) => {
   let t: TestApp;

@@ -678,14 +678,8 @@ describe('AccessTokenVerifier', () => {
       await rejects(verifier, 'NzQ2YjY4ZGYtZDU0Ny00ZjQzLTk4NTEtMmE5ZTQ2NjE0ZjM0');
     });
 
-    it('go to introspection when it is on — and JWT-shaped tokens never do', async () => {
-      const calls: Array<{ token: string; trusted: readonly string[] }> = [];
-      const introspector = {
-        introspect: async (token: string, trusted: readonly string[]) => {
-          calls.push({ token, trusted });
-          return { issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', scope: 'api:read', token_type: 'Bearer' }) };
-        },
-      };
+    /** A verifier with introspection on, asking `introspector` (a stand-in for TokenIntrospector). */
+    function introspectingVerifier(introspector: object): AccessTokenVerifier {
       const options = resolveOidcOptions({
         issuer,
         clientId: CLIENT_ID,
@@ -696,7 +690,18 @@ describe('AccessTokenVerifier', () => {
       });
       const clock = new TestClock();
       const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
-      const verifier = new AccessTokenVerifier(options, new JwksCache(options, discovery, clock), new DpopVerifier(options, clock, new MemoryReplayCache()), clock, introspector as never);
+      return new AccessTokenVerifier(options, new JwksCache(options, discovery, clock), new DpopVerifier(options, clock, new MemoryReplayCache()), clock, introspector as never);
+    }
+
+    it('go to introspection when it is on — and JWT-shaped tokens never do', async () => {
+      const calls: Array<{ token: string; trusted: readonly string[] }> = [];
+      const introspector = {
+        introspect: async (token: string, trusted: readonly string[]) => {
+          calls.push({ token, trusted });
+          return { issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', scope: 'api:read', token_type: 'Bearer' }) };
+        },
+      };
+      const verifier = introspectingVerifier(introspector);
       await expect(verifier.verify('NzQ2YjY4ZGYtZDU0Ny00ZjQz')).resolves.toMatchObject({ sub: 'bob' });
       expect(calls).toEqual([{ token: 'NzQ2YjY4ZGYtZDU0Ny00ZjQz', trusted: [issuer] }]);
       // a forged three-segment token is verified locally (and fails), never sent to the OP
@@ -714,17 +719,7 @@ describe('AccessTokenVerifier', () => {
       const introspector = {
         introspect: async () => ({ issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', token_type: 'DPoP', cnf: { jkt } }) }),
       };
-      const options = resolveOidcOptions({
-        issuer,
-        clientId: CLIENT_ID,
-        clientSecret: 'client-secret',
-        baseUrl: 'https://app.example.com',
-        session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
-        bearer: { audience: API, introspection: true },
-      });
-      const clock = new TestClock();
-      const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
-      const verifier = new AccessTokenVerifier(options, new JwksCache(options, discovery, clock), new DpopVerifier(options, clock, new MemoryReplayCache()), clock, introspector as never);
+      const verifier = introspectingVerifier(introspector);
       const token = 'opaque-dpop-bound-token';
       await rejects(verifier, token);
       const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: 'https://app.example.com/orders', iat: nowSeconds(), ath: accessTokenHash(token) })

@@ -1,14 +1,15 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
-import { toClaims } from '../claims/claims.validation.js';
+import { deepFreeze, toClaims } from '../claims/claims.validation.js';
+import type { OidcIssuerResolver } from '../config/oidc-options.interface.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { DpopVerifier } from './dpop.verifier.js';
 import { JwksCache, type VerificationKey } from './jwks.cache.js';
 import { TokenIntrospector } from './token-introspector.js';
-import { deepFreeze, hashToken, VerifiedTokenCache } from './verified-token.cache.js';
+import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** Options of {@link AccessTokenVerifier.verify}. */
 export interface AccessTokenVerifyOptions {
@@ -202,8 +203,7 @@ export class AccessTokenVerifier {
       if (bearer.dpop === 'required') {
         throw invalidToken('This resource requires a DPoP-bound access token sent with the DPoP scheme.');
       }
-      const trusted = typeof bearer.issuers === 'function' ? await this.trustedIssuers(opts.req) : bearer.issuers;
-      const { claims } = await this.verifyToken(token, trusted);
+      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
       // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token MUST be rejected (downgrade).
       if (this.boundKey(claims) !== undefined) {
         throw invalidToken('This access token is DPoP-bound; send it with the DPoP scheme and a proof.');
@@ -227,11 +227,17 @@ export class AccessTokenVerifier {
     return claims;
   }
 
-  /** The issuers trusted for this request: the static `bearer.issuers`, or what its resolver returns. */
-  private async trustedIssuers(req: unknown): Promise<readonly string[]> {
+  /**
+   * The issuers trusted for this request: the static `bearer.issuers` (as is, no promise), or what its
+   * resolver returns.
+   */
+  private trustedIssuers(req: unknown): readonly string[] | Promise<readonly string[]> {
     const issuers = this.options.bearer!.issuers;
-    if (typeof issuers !== 'function') return issuers;
-    const resolved: unknown = await issuers(req);
+    return typeof issuers === 'function' ? this.resolveIssuers(issuers, req) : issuers;
+  }
+
+  private async resolveIssuers(resolver: OidcIssuerResolver, req: unknown): Promise<readonly string[]> {
+    const resolved: unknown = await resolver(req);
     if (!Array.isArray(resolved) || resolved.length > MAX_RESOLVED_ISSUERS || !resolved.every(isNonEmptyString)) {
       throw new TypeError(`The \`bearer.issuers\` resolver must return an array of at most ${MAX_RESOLVED_ISSUERS} issuer strings.`);
     }

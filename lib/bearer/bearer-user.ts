@@ -1,17 +1,12 @@
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
-import { readRoles, readScopes, type OidcUser } from '../user/oidc-user.js';
+import { readClaimPath, readRoles, readScopes, type OidcUser } from '../user/oidc-user.js';
 
 /** A Dex connector id usable as a prefix: a plain token, so `"<connector>:<value>"` splits one way only. */
 const CONNECTOR_ID = /^[A-Za-z0-9._~-]+$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A claim by name or dotted path (`federated_claims.user_id`), own properties only. */
-function readClaim(claims: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((node, key) => (isPlainObject(node) && Object.hasOwn(node, key) ? node[key] : undefined), claims);
 }
 
 /**
@@ -24,7 +19,7 @@ function readClaim(claims: Record<string, unknown>, path: string): unknown {
 export function readIdentity(claims: Record<string, unknown>, issuer: string, identityClaims: ReadonlyMap<string, string>): string | undefined {
   const path = identityClaims.get(issuer);
   if (path === undefined) return undefined;
-  const value = readClaim(claims, path);
+  const value = readClaimPath(claims, path);
   if (typeof value !== 'string' || value === '') return undefined;
   const federated = claims.federated_claims;
   if (!isPlainObject(federated) || federated.connector_id === undefined) return value;

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import * as client from 'openid-client';
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
-import { reviveClaims } from '../claims/claims.validation.js';
+import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
-import { deepFreeze, hashToken, VerifiedTokenCache } from './verified-token.cache.js';
+import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** An opaque access token the OP reported active, with its introspection response as claims. */
 export interface IntrospectedToken {

@@ -99,19 +99,3 @@ export class VerifiedTokenCache<T> {
 export function hashToken(token: string): string {
   return hash('sha256', token, 'base64url');
 }
-
-/**
- * Freezes a JSON-like value and everything in it, however deep (iteratively: a token's nesting cannot
- * exhaust the stack). What the verified-token caches hold is shared by every request with that token, so it
- * is frozen once, when it is stored.
- */
-export function deepFreeze<T>(value: T): T {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (typeof node !== 'object' || node === null || Object.isFrozen(node)) continue;
-    Object.freeze(node);
-    for (const key of Object.keys(node)) pending.push((node as Record<string, unknown>)[key]);
-  }
-  return value;
-}

@@ -36,3 +36,19 @@ export function IsAudience(): PropertyDecorator {
     },
   });
 }
+
+/**
+ * Freezes a JSON-like value and everything in it, however deep (iteratively: a token's nesting cannot
+ * exhaust the stack). Claims shared by several requests — a cached access token's, a session's opened
+ * payload's — are frozen once, when they are first built, so no request can change them for the next.
+ */
+export function deepFreeze<T>(value: T): T {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node !== 'object' || node === null || Object.isFrozen(node)) continue;
+    Object.freeze(node);
+    for (const key of Object.keys(node)) pending.push((node as Record<string, unknown>)[key]);
+  }
+  return value;
+}

@@ -99,8 +99,7 @@ export class OidcSessionService {
     const id = this.crypto.verifyCookie(cookie);
     if (id === undefined) return undefined;
     const key = SessionCrypto.storeKey(id);
-    this.verifiedCookies.set(cookie, key);
-    if (this.verifiedCookies.size > VERIFIED_COOKIE_ENTRIES) this.verifiedCookies.delete(this.verifiedCookies.keys().next().value as string);
+    remember(this.verifiedCookies, cookie, key, VERIFIED_COOKIE_ENTRIES);
     return key;
   }
 
@@ -123,11 +122,7 @@ export class OidcSessionService {
     const cached = this.opened.get(key);
     if (cached?.sealed === sealed) return cached.payload;
     const payload = await this.crypto.open<SessionPayload>(sealed, key);
-    if (payload) {
-      this.opened.delete(key);
-      this.opened.set(key, { sealed, payload });
-      if (this.opened.size > OPENED_CACHE_ENTRIES) this.opened.delete(this.opened.keys().next().value as string);
-    }
+    if (payload) remember(this.opened, key, { sealed, payload }, OPENED_CACHE_ENTRIES);
     return payload;
   }
 
@@ -261,4 +256,11 @@ export class OidcSessionService {
       throw new OidcError('ERR_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly.', { cause: err });
     }
   }
+}
+
+/** Sets `key` as the newest entry of `map`, dropping the oldest beyond `max` (a bounded per-process cache). */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
 }

@@ -122,11 +122,8 @@ export class RedisSessionStore implements OidcSessionStore {
 
   async set(id: string, data: OidcSessionData, ttlSeconds: number): Promise<void> {
     const ttl = Math.max(1, Math.ceil(ttlSeconds));
-    const record: OidcSessionData = { iss: data.iss, sub: data.sub, expiresAt: data.expiresAt, payload: data.payload };
-    if (data.sid !== undefined) record.sid = data.sid;
-    const indexes = this.indexKeys(record);
-    // Indexes before the session: a session that exists is always findable by destroyBy (§2.7 logout).
-    await Promise.all(indexes.map((index) => this.redis.eval(INDEX_ADD, index, id, ttl, INDEX_MARGIN_MS)));
+    const record = toRecord(data);
+    const indexes = await this.index(id, record, ttl);
     const previous = parseRecord(await this.redis.call('SET', this.sessionKey(id), JSON.stringify(record), 'EX', ttl, 'GET'));
     if (previous) {
       const moved = this.indexKeys(previous).filter((index) => !indexes.includes(index));
@@ -136,10 +133,8 @@ export class RedisSessionStore implements OidcSessionStore {
 
   async replace(id: string, data: OidcSessionData, ttlSeconds: number, expectedPayload: string): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(ttlSeconds));
-    const record: OidcSessionData = { iss: data.iss, sub: data.sub, expiresAt: data.expiresAt, payload: data.payload };
-    if (data.sid !== undefined) record.sid = data.sid;
-    // Index deadlines first (never lowered), as in `set`: a written session is always findable by destroyBy.
-    await Promise.all(this.indexKeys(record).map((index) => this.redis.eval(INDEX_ADD, index, id, ttl, INDEX_MARGIN_MS)));
+    const record = toRecord(data);
+    await this.index(id, record, ttl);
     const written = await this.redis.eval(REPLACE_IF_PAYLOAD, this.sessionKey(id), JSON.stringify(record), ttl, expectedPayload);
     return written === 1;
   }
@@ -170,6 +165,16 @@ export class RedisSessionStore implements OidcSessionStore {
     return ended.filter(Boolean).length;
   }
 
+  /**
+   * Adds `id` to the indexes of `record` (deadlines never lowered) and resolves to those index keys. Always
+   * before the session itself is written: a session that exists is always findable by destroyBy (§2.7 logout).
+   */
+  private async index(id: string, record: OidcSessionData, ttl: number): Promise<string[]> {
+    const indexes = this.indexKeys(record);
+    await Promise.all(indexes.map((index) => this.redis.eval(INDEX_ADD, index, id, ttl, INDEX_MARGIN_MS)));
+    return indexes;
+  }
+
   private unindex(id: string, record: OidcSessionData): Promise<unknown> {
     return Promise.all(this.indexKeys(record).map((index) => this.redis.call('ZREM', index, id)));
   }
@@ -192,6 +197,13 @@ export class RedisSessionStore implements OidcSessionStore {
     if (record.sid !== undefined) keys.push(this.sidKey(record.iss, record.sid));
     return keys;
   }
+}
+
+/** Exactly the fields a record holds (a store keeps nothing else it may be handed). */
+function toRecord(data: OidcSessionData): OidcSessionData {
+  const record: OidcSessionData = { iss: data.iss, sub: data.sub, expiresAt: data.expiresAt, payload: data.payload };
+  if (data.sid !== undefined) record.sid = data.sid;
+  return record;
 }
 
 /** A stored record, or undefined for none (or one this store did not write). */

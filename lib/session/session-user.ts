@@ -1,4 +1,4 @@
-import { reviveClaims } from '../claims/claims.validation.js';
+import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
 import { IdTokenClaims } from '../claims/id-token-claims.js';
 import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
@@ -40,9 +40,3 @@ export function sessionUser(session: LoadedSession, options: ResolvedOidcOptions
   };
 }
 
-/** Freezes a JSON-like value and everything in it (claims are plain data). */
-function deepFreeze<T>(value: T, depth = 0): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || depth > 32) return value;
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key], depth + 1);
-  return Object.freeze(value);
-}

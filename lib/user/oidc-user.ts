@@ -29,6 +29,14 @@ export interface OidcUser {
   expiresAt?: number;
 }
 
+/** A claim by name or dotted path (`realm_access.roles`), through own properties of plain objects only. */
+export function readClaimPath(claims: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    return Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined;
+  }, claims);
+}
+
 /** Reads roles from claims: a dotted path (`realm_access.roles`) or a function; always a string array. */
 export function readRoles(
   claims: Record<string, unknown>,
@@ -39,10 +47,7 @@ export function readRoles(
   if (typeof source === 'function') {
     value = source(claims);
   } else {
-    value = source.split('.').reduce<unknown>((node, key) => {
-      if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-      return Object.prototype.hasOwnProperty.call(node, key) ? (node as Record<string, unknown>)[key] : undefined;
-    }, claims);
+    value = readClaimPath(claims, source);
   }
   if (typeof value === 'string') return value.split(' ').filter(Boolean);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];

@@ -4,6 +4,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
+import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 
 /** Timing of {@link JwksCache}; override with the {@link JWKS_CACHE_SETTINGS} provider (tests, tuning). */
@@ -45,8 +46,6 @@ const KEY_TYPE_OF_ALG: Readonly<Record<string, { kty: string; crv?: readonly str
   EdDSA: { kty: 'OKP', crv: ['Ed25519', 'Ed448'] },
   Ed25519: { kty: 'OKP', crv: ['Ed25519'] },
 });
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** One public key of an issuer's JWKS, imported lazily once per algorithm. */
 export class VerificationKey {
@@ -120,10 +119,6 @@ function isUsableJwk(value: unknown): value is JWK {
 
 function fingerprint(jwk: JWK): string {
   return JSON.stringify(Object.keys(jwk).sort().map((k) => [k, (jwk as Record<string, unknown>)[k]]));
-}
-
-function isLoopback(url: URL): boolean {
-  return LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
 }
 
 /**

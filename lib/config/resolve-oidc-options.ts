@@ -1,6 +1,6 @@
-import { isIPv4 } from 'node:net';
 import type { JWK } from 'jose';
 import { OidcError } from '../errors/oidc.error.js';
+import { isLoopback } from '../http/loopback.js';
 import { MemorySessionStore } from '../session/memory-session.store.js';
 import type { OidcSessionStore } from '../session/session-store.interface.js';
 import type {
@@ -67,8 +67,6 @@ export interface ResolvedOidcOptions {
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
 ] as const);
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function fail(path: string, problem: string, fix: string): never {
   throw new OidcError('ERR_OIDC_INVALID_OPTIONS', `OidcModule option \`${path}\` ${problem}. ${fix}`);
@@ -140,11 +138,6 @@ function parseUrl(value: string, path: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(path, 'must use https:', 'Use an https:// URL.');
   if (url.hash || url.search) fail(path, 'must not carry a query or fragment', 'Remove everything after the path.');
   return url;
-}
-
-function isLoopback(url: URL): boolean {
-  // Only a literal loopback address: `127.evil.example` is an ordinary DNS name.
-  return LOOPBACK_HOSTS.has(url.hostname) || (isIPv4(url.hostname) && url.hostname.startsWith('127.'));
 }
 
 function toList(value: unknown, path: string): string[] {

@@ -219,7 +219,7 @@ describe('TokenIntrospector (RFC 7662)', () => {
 
   describe('RFC 8725 §2.8 token confusion: only access tokens', () => {
     it.each([
-      ['no type member at all (oidc-provider, MITREid refresh tokens)', { token_type: undefined }],
+      ['no type member and no aud (oidc-provider, MITREid refresh tokens)', { token_type: undefined, aud: undefined }],
       ['token_type refresh_token', { token_type: 'refresh_token' }],
       ['token_type N_A', { token_type: 'N_A' }],
       ['token_use refresh_token (Ory Hydra)', { token_use: 'refresh_token' }],
@@ -233,6 +233,7 @@ describe('TokenIntrospector (RFC 7662)', () => {
     });
 
     it.each([
+      ['no type member, aud naming this API (RFC 7662 §2.2: token_type is optional)', { token_type: undefined }],
       ['token_type bearer', { token_type: 'bearer' }],
       ['token_use access_token', { token_type: undefined, token_use: 'access_token' }],
       ['typ Bearer (Keycloak)', { token_type: undefined, typ: 'Bearer' }],

@@ -5,6 +5,7 @@ import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
@@ -182,18 +183,31 @@ export class TokenIntrospector {
 
   /**
    * RFC 8725 §2.8 (token confusion) applied to introspection: a refresh token or ID token the OP reports
-   * active is not an access token. RFC 7662 §2.2 `token_type` is optional, so one of the members OPs use
-   * to say what the token is must say "access token" and none may say otherwise: `token_type`
-   * (RFC 7662, oidc-provider, Okta, Ping, Hydra: Bearer/DPoP), `token_use` (Ory Hydra: access_token), `typ`
-   * (Keycloak: Bearer/DPoP). oidc-provider and MITREid omit `token_type` for refresh tokens.
+   * active is not an access token. Refused: any member that declares another kind — `token_type`
+   * (RFC 7662 §2.2; oidc-provider, Okta, Ping, Hydra: Bearer/DPoP), `typ` (Keycloak: Bearer/DPoP/Refresh/ID),
+   * `token_use` (Ory Hydra: access_token/refresh_token). RFC 7662 §2.2 makes `token_type` optional, so an
+   * answer that declares no kind at all is accepted when its `aud` names this API (checked in `validate`,
+   * RFC 7662 §4): the protected resource then knows the token was issued for it. oidc-provider and MITREid
+   * omit `token_type` only for refresh tokens, which carry no `aud`, so those stay refused.
    */
   private checkTokenKind(r: Record<string, unknown>): void {
-    const says: boolean[] = [];
+    let declared = false;
     for (const value of [r.token_type, r.typ]) {
-      if (value !== undefined) says.push(typeof value === 'string' && ACCESS_TOKEN_TYPES.has(value.toLowerCase()));
+      if (value === undefined) continue;
+      declared = true;
+      if (typeof value !== 'string' || !ACCESS_TOKEN_TYPES.has(value.toLowerCase())) {
+        throw invalidToken(`The introspected token is not an access token (it says ${r.token_type !== undefined ? 'token_type' : 'typ'} "${logText(value, 40)}").`);
+      }
     }
-    if (r.token_use !== undefined) says.push(r.token_use === 'access_token');
-    if (says.length === 0 || says.includes(false)) throw invalidToken('The introspected token is not an access token.');
+    if (r.token_use !== undefined) {
+      declared = true;
+      if (r.token_use !== 'access_token') throw invalidToken(`The introspected token is not an access token (it says token_use "${logText(r.token_use, 40)}").`);
+    }
+    if (!declared && r.aud === undefined) {
+      throw invalidToken(
+        'The introspection response declares no token_type and no aud, so it cannot be told apart from a refresh token (RFC 8725 §2.8); have the OP include aud (an RFC 8707 resource) or token_type.',
+      );
+    }
   }
 
   /** RFC 7519 §4.1.4–4.1.6 with the module's leeway (RFC 9068 §4). */

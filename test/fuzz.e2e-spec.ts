@@ -13,9 +13,9 @@
  * `FUZZ_RUNS=2000 FUZZ_SEED=$RANDOM npm run test:jest -- test/fuzz`. A failure prints the seed and the
  * shrunk counterexample, so it replays exactly.
  */
-import type { LoggerService } from '@nestjs/common';
 import fc from 'fast-check';
 import { sanitizeReturnTo } from '../lib/login/return-to.js';
+import { CapturingLogger } from './fixtures/capturing-logger.js';
 import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { API_RESOURCE, type TestOp } from './fixtures/op.fixture.js';
 import { startOpAndApp } from './fixtures/op-app.fixture.js';
@@ -30,17 +30,6 @@ const MARK = 'FUZZMARK';
 /** What a fuzzed secret (code, token, cookie value) carries: it must never be logged. */
 const SECRET = 'FUZZSECRET';
 
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private push(level: string, message: unknown, rest: unknown[]): void {
-    this.lines.push(`${level} ${[message, ...rest].map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
-  }
-  log(m: unknown, ...r: unknown[]): void { this.push('log', m, r); }
-  error(m: unknown, ...r: unknown[]): void { this.push('error', m, r); }
-  warn(m: unknown, ...r: unknown[]): void { this.push('warn', m, r); }
-  debug(m: unknown, ...r: unknown[]): void { this.push('debug', m, r); }
-  verbose(m: unknown, ...r: unknown[]): void { this.push('verbose', m, r); }
-}
 
 /** Fragments attackers like: markup, quotes, CRLF and other control characters, encodings, traversal, unicode. */
 const FRAGMENTS = [

@@ -2,24 +2,13 @@
  * RS-09: whatever happens — logins, failed callbacks, refreshes, logouts, bad tokens — the module's logs
  * never contain a token, an authorization code or a cookie value.
  */
-import type { LoggerService } from '@nestjs/common';
 import { Browser } from './fixtures/browser.js';
+import { CapturingLogger } from './fixtures/capturing-logger.js';
 import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
 import { authorizeAtOp, loginThroughApp } from './fixtures/login.js';
 import { startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, API_RESOURCE, webClient, type TestOp } from './fixtures/op.fixture.js';
 import { getFreePort } from './fixtures/ports.js';
 
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private push(level: string, message: unknown, rest: unknown[]) {
-    this.lines.push(`${level} ${[message, ...rest].map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
-  }
-  log(m: unknown, ...r: unknown[]) { this.push('log', m, r); }
-  error(m: unknown, ...r: unknown[]) { this.push('error', m, r); }
-  warn(m: unknown, ...r: unknown[]) { this.push('warn', m, r); }
-  debug(m: unknown, ...r: unknown[]) { this.push('debug', m, r); }
-  verbose(m: unknown, ...r: unknown[]) { this.push('verbose', m, r); }
-}
 
 describe.each(PLATFORMS)('log hygiene (%s)', (platform) => {
   let op: TestOp;

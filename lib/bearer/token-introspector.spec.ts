@@ -30,7 +30,7 @@ describe('TokenIntrospector (RFC 7662)', () => {
   let issuer: string;
   let calls: Call[] = [];
   /** what the fake endpoint answers for a token */
-  let answer: (token: string) => { status?: number; body: unknown; delayMs?: number } = () => ({ body: { active: false } });
+  let answer: (token: string) => { status?: number; body: unknown; delayMs?: number; headers?: Record<string, string> } = () => ({ body: { active: false } });
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -39,9 +39,10 @@ describe('TokenIntrospector (RFC 7662)', () => {
       req.on('end', () => {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         calls.push({ token: form.get('token'), hint: form.get('token_type_hint'), authorization: req.headers.authorization });
-        const { status = 200, body, delayMs = 0 } = answer(form.get('token') ?? '');
+        const { status = 200, body, delayMs = 0, headers = {} } = answer(form.get('token') ?? '');
         setTimeout(() => {
           res.statusCode = status;
+          for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
           res.setHeader('content-type', 'application/json');
           res.end(JSON.stringify(body));
         }, delayMs);
@@ -264,15 +265,27 @@ describe('TokenIntrospector (RFC 7662)', () => {
   });
 
   describe('OP unavailable: 503, never cached', () => {
-    it('maps a 5xx, a non-JSON answer and a refused client to ERR_OIDC_DISCOVERY_UNAVAILABLE and asks again next time', async () => {
+    it('maps a 5xx to ERR_OIDC_DISCOVERY_UNAVAILABLE and asks again next time', async () => {
       const { introspector } = setup();
       answer = () => ({ status: 500, body: { error: 'server_error' } });
       await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_DISCOVERY_UNAVAILABLE');
-      answer = () => ({ status: 401, body: { error: 'invalid_client' } });
-      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_DISCOVERY_UNAVAILABLE');
       answer = () => ({ body: activeToken() });
       await expect(introspector.introspect('x', [issuer])).resolves.toBeDefined();
-      expect(calls).toHaveLength(3);
+      expect(calls).toHaveLength(2);
+    });
+
+    it.each([
+      ['with a WWW-Authenticate challenge', { 'www-authenticate': 'Basic realm="op"' }],
+      ['without a challenge', {}],
+    ])('a refused client (401 invalid_client %s) is the OP\'s refusal, not an outage: 401, not remembered (RFC 6749 §5.2)', async (_name, headers) => {
+      const { introspector } = setup();
+      answer = () => ({ status: 401, body: { error: 'invalid_client' }, headers });
+      const err = await introspector.introspect('x', [issuer]).then(() => undefined, (e: unknown) => e as OidcError);
+      expect(err?.code).toBe('ERR_OIDC_INVALID_TOKEN');
+      expect((err?.cause as Error).message).toContain('invalid_client');
+      answer = () => ({ body: activeToken() });
+      await expect(introspector.introspect('x', [issuer])).resolves.toBeDefined();
+      expect(calls).toHaveLength(2);
     });
 
     it('maps a refused connection to 503', async () => {

@@ -4,7 +4,7 @@ import { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
-import { classifyOpError } from '../errors/classify-op-error.js';
+import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
@@ -110,7 +110,14 @@ export class TokenIntrospector {
       // RFC 7662 §2.1: the hint only helps the OP look the token up; the answer is checked below regardless.
       response = (await client.tokenIntrospection(config, token, { token_type_hint: 'access_token' })) as Record<string, unknown>;
     } catch (err) {
-      throw this.unavailable(classifyOpError(err, 'the introspection request'));
+      const error = classifyOpError(err, 'the introspection request');
+      // RFC 7662 §2.3 / RFC 6749 §5.2: the OP answered, and refused this API's own request (invalid_client…):
+      // not an outage (503), so the token is refused — not remembered, it is not the token's fault.
+      if (opRefusalOf(error)) {
+        this.warnOnce(`Token introspection at ${this.options.issuer} was refused: ${error.message}`);
+        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token could not be introspected: the OP refused this API\'s introspection request.', { cause: error });
+      }
+      throw this.unavailable(error);
     }
     const now = this.clock.now();
     let entry: IntrospectedToken;
@@ -129,12 +136,16 @@ export class TokenIntrospector {
 
   /** 503: the token can be neither accepted nor refused right now. Never cached. */
   private unavailable(cause: OidcError): OidcError {
-    const now = this.clock.now();
-    if (now - this.lastWarnAt >= WARN_INTERVAL_MS) {
-      this.lastWarnAt = now;
-      this.logger.warn(`Token introspection at ${this.options.issuer} failed (${cause.message}); opaque access tokens get 503 meanwhile.`);
-    }
+    this.warnOnce(`Token introspection at ${this.options.issuer} failed (${cause.message}); opaque access tokens get 503 meanwhile.`);
     return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', 'The access token cannot be checked right now; try again shortly.', { cause });
+  }
+
+  /** A warning at most once per interval: a flood of opaque tokens does not flood the log. */
+  private warnOnce(message: string): void {
+    const now = this.clock.now();
+    if (now - this.lastWarnAt < WARN_INTERVAL_MS) return;
+    this.lastWarnAt = now;
+    this.logger.warn(message);
   }
 
   /** RFC 7662 §2.2 members, checked for this resource server. */

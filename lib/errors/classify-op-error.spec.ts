@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import { AuthorizationResponseError, ClientError, ResponseBodyError } from 'openid-client';
-import { classifyOpError } from './classify-op-error.js';
+import { classifyOpError, opRefusalOf } from './classify-op-error.js';
 import { OidcError, OIDC_ERROR_STATUS } from './oidc.error.js';
 
 /** A ResponseBodyError built the way oauth4webapi builds it (`new ResponseBodyError(msg, { cause: body, response })`). */
@@ -237,5 +237,44 @@ describe('classifyOpError — errors openid-client really throws against a local
     // foreign, fails openid-client's `instanceof TypeError`, and arrives wrapped in a code-less ClientError.
     expect(err instanceof TypeError || (err instanceof ClientError && err.code === undefined)).toBe(true);
     expect(classifyOpError(err, 'discovery').code).toBe('ERR_OIDC_OP_UNAVAILABLE');
+  });
+});
+
+describe('classifyOpError — the OP refused the client (RFC 6749 §5.2)', () => {
+  function challengeError(status: number, wwwAuthenticate: string): client.WWWAuthenticateChallengeError {
+    const response = new Response(JSON.stringify({ error: 'invalid_client' }), {
+      status,
+      headers: { 'content-type': 'application/json', 'www-authenticate': wwwAuthenticate },
+    });
+    const challenges = [{ scheme: wwwAuthenticate.split(' ')[0]!.toLowerCase(), parameters: Object.fromEntries([...wwwAuthenticate.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]])) }];
+    return new client.WWWAuthenticateChallengeError('server responded with a challenge in the WWW-Authenticate HTTP Header', { cause: challenges, response } as never);
+  }
+
+  it('401 + WWW-Authenticate (no error parameter) is the OP refusing the client: invalid_client, 401, not "unreachable"', () => {
+    const out = classifyOpError(challengeError(401, 'Basic realm="op"'), 'the authorization code grant');
+    expect(out.code).toBe('ERR_OIDC_GRANT_REFUSED');
+    expect(OIDC_ERROR_STATUS[out.code]).toBe(401);
+    expect(out.message).toContain('HTTP 401');
+    expect(out.message).toContain('"invalid_client"');
+    expect(out.message).toContain('check clientId, clientSecret and clientAuthMethod');
+    expect(out.message).not.toContain('could not be reached');
+    expect(opRefusalOf(out)).toEqual({ status: 401, error: 'invalid_client' });
+  });
+
+  it('takes the error code from the challenge when it names one (RFC 6750 §3, userinfo)', () => {
+    const out = classifyOpError(challengeError(401, 'Bearer realm="op", error="invalid_token"'), 'the userinfo request');
+    expect(opRefusalOf(out)).toEqual({ status: 401, error: 'invalid_token' });
+  });
+
+  it('401 invalid_client without a challenge is the same refusal', () => {
+    const out = classifyOpError(responseBodyError(401, { error: 'invalid_client' }), 'the token request');
+    expect(out.code).toBe('ERR_OIDC_GRANT_REFUSED');
+    expect(opRefusalOf(out)).toEqual({ status: 401, error: 'invalid_client' });
+  });
+
+  it('strips control characters from the OP\'s error code before it reaches a message or a log', () => {
+    const out = classifyOpError(responseBodyError(400, { error: 'invalid_grant\n[Nest] forged line' }), 'the refresh');
+    expect(out.message).not.toContain('\n');
+    expect(opRefusalOf(out)?.error).toBe('invalid_grant [Nest] forged line');
   });
 });

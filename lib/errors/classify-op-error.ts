@@ -1,5 +1,37 @@
-import { ClientError, AuthorizationResponseError, ResponseBodyError } from 'openid-client';
+import { ClientError, AuthorizationResponseError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
+import { logText } from './log-text.js';
 import { OidcError } from './oidc.error.js';
+
+/** What the OP said when it refused a call: for log lines and for the error's message. Never a token. */
+export interface OpRefusal {
+  /** HTTP status of the OP's answer */
+  readonly status: number;
+  /** the OAuth `error` code (RFC 6749 §5.2), control characters removed and bounded */
+  readonly error: string;
+}
+
+/** The OP's refusal carried by an error {@link classifyOpError} produced, if it was one. */
+export function opRefusalOf(err: OidcError): OpRefusal | undefined {
+  return (err as OidcError & { opRefusal?: OpRefusal }).opRefusal;
+}
+
+function refused(what: string, status: number, error: string | undefined, cause: unknown): OidcError {
+  const refusal: OpRefusal = { status, error: logText(error ?? 'unknown', 64) };
+  const out = new OidcError(
+    'ERR_OIDC_GRANT_REFUSED',
+    `The OpenID Provider refused ${what} (HTTP ${status}, error "${refusal.error}")${hintFor(refusal.error)}`,
+    { cause },
+  );
+  Object.defineProperty(out, 'opRefusal', { value: refusal, enumerable: false });
+  return out;
+}
+
+/** A next step for the refusals a developer can fix on their side. */
+function hintFor(error: string): string {
+  if (error === 'invalid_client') return ': check clientId, clientSecret and clientAuthMethod against the client registered at the OP.';
+  if (error === 'unauthorized_client') return ': the client is not allowed this grant at the OP; enable it in the client registration.';
+  return '.';
+}
 
 /**
  * Turns whatever openid-client (or fetch) threw during a call to the OP into an {@link OidcError}:
@@ -10,13 +42,24 @@ import { OidcError } from './oidc.error.js';
 export function classifyOpError(err: unknown, what: string): OidcError {
   if (err instanceof OidcError) return err;
   if (err instanceof AuthorizationResponseError) {
-    return new OidcError('ERR_OIDC_AUTHORIZATION_ERROR', `The OpenID Provider answered ${what} with error "${err.error}".`, { cause: err });
+    // RFC 6749 §4.1.2.1: the `error` comes from the request's query; only its sanitised form is ever shown.
+    return new OidcError('ERR_OIDC_AUTHORIZATION_ERROR', `The OpenID Provider answered ${what} with error "${logText(err.error, 64)}".`, { cause: err });
   }
   if (err instanceof ResponseBodyError) {
     if (err.status >= 500) {
       return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider failed ${what} (HTTP ${err.status}).`, { cause: err });
     }
-    return new OidcError('ERR_OIDC_GRANT_REFUSED', `The OpenID Provider refused ${what} with error "${err.error}".`, { cause: err });
+    // RFC 6749 §5.2: an OAuth error response names its `error`; the OP refused, it is not unreachable.
+    return refused(what, err.status, err.error, err);
+  }
+  if (err instanceof WWWAuthenticateChallengeError) {
+    // RFC 6749 §5.2: failed client authentication is 401 with a WWW-Authenticate challenge (invalid_client);
+    // RFC 6750 §3: a resource (userinfo) names its `error` in the challenge. Either way, the OP's refusal.
+    const named = (err.cause ?? []).map((c) => c.parameters?.error).find((e) => typeof e === 'string');
+    if (err.status >= 500) {
+      return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider failed ${what} (HTTP ${err.status}).`, { cause: err });
+    }
+    return refused(what, err.status, named ?? (err.status === 401 ? 'invalid_client' : undefined), err);
   }
   if (err instanceof ClientError) {
     switch (err.code) {

@@ -4,7 +4,8 @@ import { toClaims } from '../claims/claims.validation.js';
 import { IdTokenClaims } from '../claims/id-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
-import { classifyOpError } from '../errors/classify-op-error.js';
+import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import type { PlatformRequest } from '../http/http-adapter.js';
 import { getOidcContext } from '../http/request-context.js';
@@ -69,6 +70,9 @@ function boundedStrings(values: unknown[], name: string): asserts values is stri
  * const token = await this.tokens.getAccessToken(req);   // refreshed first when about to expire
  * ```
  */
+/** OAuth errors (RFC 6749 §5.2) that blame this client's registration or credentials, never the user's grant. */
+const CLIENT_FAULTS: ReadonlySet<string> = new Set(['invalid_client', 'unauthorized_client']);
+
 @Injectable()
 export class OidcTokenService {
   private readonly logger = new Logger('OidcTokens');
@@ -150,15 +154,18 @@ export class OidcTokenService {
     try {
       tokens = await client.refreshTokenGrant(config, refreshToken);
     } catch (err) {
-      const error = classifyOpError(err, 'the refresh token grant');
-      if (error.code === 'ERR_OIDC_OP_UNAVAILABLE' || error.code === 'ERR_OIDC_OP_TIMEOUT' || error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE') {
-        // LF-27 (d): an unreachable OP is not a logout; keep the session and let the client retry.
+      const error = this.opFailure(err, 'the refresh token grant');
+      const refusal = opRefusalOf(error);
+      // RFC 6749 §5.2: invalid_client / unauthorized_client are this app's configuration, not the user's grant.
+      const clientFault = refusal !== undefined && CLIENT_FAULTS.has(refusal.error);
+      if (clientFault || error.code === 'ERR_OIDC_OP_UNAVAILABLE' || error.code === 'ERR_OIDC_OP_TIMEOUT' || error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE') {
+        // LF-27 (d): an unreachable OP (or one refusing this client) is not a logout; keep the session, let the client retry.
         this.emitFailure(session, 'ERR_OIDC_REFRESH_UNAVAILABLE', false);
         throw new OidcError('ERR_OIDC_REFRESH_UNAVAILABLE', 'The session could not be refreshed right now; try again shortly.', { cause: err });
       }
       // LF-27 (c): invalid_grant and friends end the session, with no retry loop.
       await this.sessions.destroy(session.key);
-      this.logger.log(`Refresh refused for subject ${session.data.sub}; session ended.`);
+      this.logger.warn(`Refresh refused for subject ${logText(session.data.sub)}; session ended.`);
       this.emitFailure(session, error.code, true);
       throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended: the OpenID Provider refused to refresh it.', { cause: error });
     }
@@ -240,7 +247,7 @@ export class OidcTokenService {
     try {
       return this.toTokenSet(await client.clientCredentialsGrant(config, body));
     } catch (err) {
-      throw classifyOpError(err, 'the client credentials grant');
+      throw this.opFailure(err, 'the client credentials grant');
     }
   }
 
@@ -291,7 +298,7 @@ export class OidcTokenService {
     try {
       return this.toTokenSet(await client.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', body));
     } catch (err) {
-      throw classifyOpError(err, 'the token exchange');
+      throw this.opFailure(err, 'the token exchange');
     }
   }
 
@@ -302,7 +309,7 @@ export class OidcTokenService {
     try {
       body = await client.fetchUserInfo(config, accessToken, client.skipSubjectCheck);
     } catch (err) {
-      throw classifyOpError(err, 'the userinfo request');
+      throw this.opFailure(err, 'the userinfo request');
     }
     return toClaims(UserInfoClaims, body, 'The userinfo response');
   }
@@ -314,7 +321,7 @@ export class OidcTokenService {
       const result = await client.tokenIntrospection(config, token, tokenTypeHint ? { token_type_hint: tokenTypeHint } : undefined);
       return result as Record<string, unknown> & { active: boolean };
     } catch (err) {
-      throw classifyOpError(err, 'the introspection request');
+      throw this.opFailure(err, 'the introspection request');
     }
   }
 
@@ -324,8 +331,15 @@ export class OidcTokenService {
     try {
       await client.tokenRevocation(config, token, tokenTypeHint ? { token_type_hint: tokenTypeHint } : undefined);
     } catch (err) {
-      throw classifyOpError(err, 'the revocation request');
+      throw this.opFailure(err, 'the revocation request');
     }
+  }
+
+  /** Classifies a failed call to the OP and logs it at warn: which call, the HTTP status, the OP's `error` code. */
+  private opFailure(err: unknown, what: string): OidcError {
+    const error = classifyOpError(err, what);
+    this.logger.warn(`${what[0]!.toUpperCase()}${what.slice(1)} failed: ${error.code}: ${error.message}`);
+    return error;
   }
 
   private toTokenSet(tokens: client.TokenEndpointResponse): OidcTokenSet {

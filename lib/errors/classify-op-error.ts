@@ -2,6 +2,16 @@ import { ClientError, AuthorizationResponseError, ResponseBodyError, WWWAuthenti
 import { logText } from './log-text.js';
 import { OidcError } from './oidc.error.js';
 
+/**
+ * The `error` codes an authorization response may carry: RFC 6749 §4.1.2.1 and OIDC Core §3.1.2.6. These alone
+ * are ever repeated from a callback request.
+ */
+export const AUTHORIZATION_ERROR_CODES: ReadonlySet<string> = new Set([
+  'invalid_request', 'unauthorized_client', 'access_denied', 'unsupported_response_type', 'invalid_scope', 'server_error',
+  'temporarily_unavailable', 'interaction_required', 'login_required', 'account_selection_required', 'consent_required',
+  'invalid_request_uri', 'invalid_request_object', 'request_not_supported', 'request_uri_not_supported', 'registration_not_supported',
+]);
+
 /** What the OP said when it refused a call: for log lines and for the error's message. Never a token. */
 export interface OpRefusal {
   /** HTTP status of the OP's answer */
@@ -42,8 +52,10 @@ function hintFor(error: string): string {
 export function classifyOpError(err: unknown, what: string): OidcError {
   if (err instanceof OidcError) return err;
   if (err instanceof AuthorizationResponseError) {
-    // RFC 6749 §4.1.2.1: the `error` comes from the request's query; only its sanitised form is ever shown.
-    return new OidcError('ERR_OIDC_AUTHORIZATION_ERROR', `The OpenID Provider answered ${what} with error "${logText(err.error, 64)}".`, { cause: err });
+    // The `error` of an authorization response arrives in the browser's request, so anyone can write it: only
+    // a registered code is ever repeated (on the error page or in a log line), never free text (CWE-117).
+    const code = AUTHORIZATION_ERROR_CODES.has(err.error) ? `error "${err.error}"` : 'an error code that is not a registered OAuth one';
+    return new OidcError('ERR_OIDC_AUTHORIZATION_ERROR', `The OpenID Provider answered ${what} with ${code}.`, { cause: err });
   }
   if (err instanceof ResponseBodyError) {
     if (err.status >= 500) {

@@ -9,6 +9,7 @@ import { resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-o
 import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
+import { OidcPlatformRefusals } from './http/platform-refusals.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
 import { OidcLogoutService } from './logout/oidc-logout.service.js';
 import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticator.js';
@@ -86,6 +87,7 @@ export class OidcModule extends OidcConfigurableModule {
       OidcPassportAuthenticator,
       OidcPassportRegistrar,
       OidcLogoutService,
+      OidcPlatformRefusals,
       OidcGlobalGuard,
       { provide: APP_GUARD, useExisting: OidcGlobalGuard },
     ];

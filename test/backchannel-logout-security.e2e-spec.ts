@@ -350,6 +350,36 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
       expect(await meStatus(victim)).toBe(200);
     });
 
+    it('back-channel input strictness: logout_token[] (bracket syntax) is not logout_token → BCL-REJECT, nothing ends', async () => {
+      const victim = await login();
+      const token = await logoutToken(hop, target(victim));
+      expectRejected(await postBackchannelLogout(t.baseUrl, `logout_token[]=${token}`));
+      expectRejected(await postBackchannelLogout(t.baseUrl, `logout_token[0]=${token}`));
+      expect(await meStatus(victim)).toBe(200);
+    });
+
+    it.each([
+      ['no Content-Type at all', undefined],
+      ['text/plain', 'text/plain'],
+      ['multipart/form-data', 'multipart/form-data; boundary=x'],
+      ['application/xml', 'application/xml'],
+    ])('back-channel input strictness: %s → BCL-REJECT (the documented JSON + no-store, not the platform\'s answer)', async (_name, contentType) => {
+      const victim = await login();
+      const token = await logoutToken(hop, target(victim));
+      const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+      expectRejected(await plainRequest(`${t.baseUrl}/auth/backchannel-logout`, { method: 'POST', headers, body: `logout_token=${token}` }));
+      expect(await meStatus(victim)).toBe(200);
+    });
+
+    it('back-channel input strictness: a __proto__ member → BCL-REJECT with no-store, nothing ends', async () => {
+      const victim = await login();
+      const token = await logoutToken(hop, target(victim));
+      expectRejected(await postBackchannelLogout(t.baseUrl, `__proto__[logout_token]=${token}`));
+      expectRejected(await postBackchannelLogout(t.baseUrl, `__proto__=${token}`));
+      expectRejected(await postBackchannelLogout(t.baseUrl, JSON.stringify({ __proto__: { logout_token: token } }), 'application/json'));
+      expect(await meStatus(victim)).toBe(200);
+    });
+
     it('LO-14 (e): a ~1 MB body → 413 (or 400), nothing ends', async () => {
       const victim = await login();
       const res = await postBackchannelLogout(t.baseUrl, `logout_token=${'a'.repeat(ONE_MB)}`);

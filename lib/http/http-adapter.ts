@@ -84,8 +84,11 @@ export async function requestForm(req: PlatformRequest): Promise<URLSearchParams
   if (typeof body === 'string' || Buffer.isBuffer(body)) return new URLSearchParams(body.toString());
   if (body && typeof body === 'object') {
     const params = new URLSearchParams();
+    // A body parser with bracket syntax (Express's `qs`) turns `name[]=x`, `name[a]=x` and repeated names into
+    // arrays and objects: they keep a name of their own here, so `name` alone is only ever a plain `name=x`.
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      for (const item of Array.isArray(v) ? v : [v]) params.append(k, typeof item === 'string' ? item : JSON.stringify(item));
+      if (typeof v === 'string') params.append(k, v);
+      else for (const item of Array.isArray(v) ? v : [v]) params.append(`${k}[]`, typeof item === 'string' ? item : JSON.stringify(item));
     }
     return params;
   }

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -41,6 +41,29 @@ try {
     if (!files.includes('package/dist/index.js') || !files.includes('package/dist/index.d.ts')) throw new Error('dist/index.{js,d.ts} missing');
     const stray = files.filter((f) => /\.spec\.|\/test\/|\/sample\/|\.ts$/.test(f) && !f.endsWith('.d.ts'));
     if (stray.length) throw new Error(`unexpected files: ${stray.join(', ')}`);
+  });
+
+  check('ships the MIT LICENSE', () => {
+    if (!files.includes('package/LICENSE')) throw new Error('LICENSE missing from the tarball');
+    if (!readFileSync(join(root, 'LICENSE'), 'utf8').startsWith('MIT License')) throw new Error('LICENSE is not the MIT text');
+  });
+
+  const unpacked = join(work, 'unpacked');
+  mkdirSync(unpacked);
+  run('tar', ['-xzf', join(work, tarball), '-C', unpacked], work);
+  check('every source map resolves inside the tarball (sources inlined or shipped)', () => {
+    const maps = files.filter((f) => f.endsWith('.map'));
+    if (maps.length === 0) throw new Error('no source maps shipped');
+    const broken = [];
+    for (const file of maps) {
+      const map = JSON.parse(readFileSync(join(unpacked, file), 'utf8'));
+      map.sources.forEach((source, i) => {
+        const shipped = files.includes(join(dirname(file), source).replace(/\\/g, '/'));
+        const inlined = typeof map.sourcesContent?.[i] === 'string' && map.sourcesContent[i].length > 0;
+        if (!shipped && !inlined) broken.push(`${file} → ${source}`);
+      });
+    }
+    if (broken.length) throw new Error(`unresolvable sources: ${broken.slice(0, 5).join(', ')} (${broken.length} in all)`);
   });
 
   const consumer = join(work, 'consumer');

@@ -4,6 +4,7 @@ import { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { deepFreeze, toClaims } from '../claims/claims.validation.js';
 import type { OidcIssuerResolver } from '../config/oidc-options.interface.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { DpopVerifier } from './dpop.verifier.js';
@@ -169,6 +170,7 @@ export class AccessTokenVerifier {
     private readonly dpop: DpopVerifier,
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
     @Optional() private readonly introspector?: TokenIntrospector,
+    @Optional() private readonly discovery?: OidcDiscoveryService,
   ) {
     this.cache = new VerifiedTokenCache(options.bearer?.cache.maxEntries ?? 0, () => clock.now());
   }
@@ -232,8 +234,16 @@ export class AccessTokenVerifier {
    * resolver returns.
    */
   private trustedIssuers(req: unknown): readonly string[] | Promise<readonly string[]> {
-    const issuers = this.options.bearer!.issuers;
+    const bearer = this.options.bearer!;
+    // OIDC Discovery §4.3: by default the one issuer trusted is the exact string the OP publishes.
+    if (bearer.issuersFromDiscovery && this.discovery) return this.discovery.discoveredIssuers ?? this.discoveredIssuers();
+    const issuers = bearer.issuers;
     return typeof issuers === 'function' ? this.resolveIssuers(issuers, req) : issuers;
+  }
+
+  private async discoveredIssuers(): Promise<readonly string[]> {
+    await this.discovery!.getConfiguration();
+    return this.discovery!.discoveredIssuers ?? this.options.bearer!.issuers as readonly string[];
   }
 
   private async resolveIssuers(resolver: OidcIssuerResolver, req: unknown): Promise<readonly string[]> {

@@ -186,11 +186,17 @@ export class JwksCache {
     return state.keys.includes(key);
   }
 
+  /** The configured OP's issuer as it publishes it (OIDC Discovery §4.3). */
+  private ownIssuer(): string {
+    return this.discovery.issuer ?? this.options.issuer;
+  }
+
   private stateOf(issuer: string, trusted: readonly string[] | undefined): IssuerKeys {
     // Defence in depth: callers check the issuer first; keys are only ever fetched for trusted issuers.
     const configured = this.options.bearer?.issuers;
     const allowed = trusted ?? (Array.isArray(configured) ? configured : []);
-    if (!allowed.includes(issuer)) throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
+    // The configured OP's own keys (its ID and logout tokens) are always wanted, under its published issuer.
+    if (!allowed.includes(issuer) && issuer !== this.ownIssuer()) throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
     let state = this.issuers.get(issuer);
     if (state) {
       // Most recently used last (Map iteration order is insertion order), for the MAX_ISSUERS bound.
@@ -279,7 +285,7 @@ export class JwksCache {
 
   private async jwksUri(issuer: string): Promise<URL> {
     let uri: unknown;
-    if (issuer === this.options.issuer) {
+    if (issuer === this.ownIssuer() || issuer === this.options.issuer) {
       uri = (await this.discovery.getMetadata()).jwks_uri;
     } else {
       // OIDC Discovery §4: the issuer's own metadata; §4.3: its `issuer` must be exactly the trusted value.

@@ -78,7 +78,7 @@ export class TokenIntrospector {
   async introspect(token: string, trusted: readonly string[]): Promise<IntrospectedToken> {
     // Only the configured issuer's endpoint can be asked (with this client's credentials); when that issuer
     // is not trusted for this request the OP is not contacted at all.
-    if (!trusted.includes(this.options.issuer)) throw invalidToken('The access token issuer is not trusted.');
+    if (!trusted.includes(this.ownIssuer())) throw invalidToken('The access token issuer is not trusted.');
     // One SHA-256 of the token keys both caches and the in-flight map.
     const key = hashToken(token);
     const refusal = this.refused.get(token, key);
@@ -140,6 +140,11 @@ export class TokenIntrospector {
     return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', 'The access token cannot be checked right now; try again shortly.', { cause });
   }
 
+  /** The configured OP's issuer as it publishes it (OIDC Discovery §4.3). */
+  private ownIssuer(): string {
+    return this.discovery.issuer ?? this.options.issuer;
+  }
+
   /** A warning at most once per interval: a flood of opaque tokens does not flood the log. */
   private warnOnce(message: string): void {
     const now = this.clock.now();
@@ -157,7 +162,7 @@ export class TokenIntrospector {
 
     // RFC 7662 §2.2 `iss`; absent, the token is the configured issuer's, whose endpoint answered.
     if (r.iss !== undefined && !isNonEmptyString(r.iss)) throw invalidToken('The access token iss is invalid.');
-    const issuer = (r.iss as string | undefined) ?? this.options.issuer;
+    const issuer = (r.iss as string | undefined) ?? this.ownIssuer();
 
     // RFC 7662 §2.2 `aud` (RFC 7519 §4.1.3): when present it must name this API.
     if (r.aud !== undefined) {

@@ -40,6 +40,11 @@ export interface ResolvedOidcOptions {
     readonly audience: readonly string[];
     /** A static allow-list, or a resolver called per request (see {@link OidcIssuerResolver}). */
     readonly issuers: readonly string[] | OidcIssuerResolver;
+    /**
+     * `bearer.issuers` was not given: the issuer trusted is the string the OP publishes in discovery
+     * (`issuers` holds the configured one until then).
+     */
+    readonly issuersFromDiscovery?: boolean;
     readonly algorithms: readonly string[];
     readonly requireJwtAccessTokenType: boolean;
     readonly introspection: boolean;
@@ -323,6 +328,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     bearer = {
       audience,
       issuers,
+      issuersFromDiscovery: b.issuers === undefined,
       algorithms,
       requireJwtAccessTokenType: optionalBoolean(b.requireJwtAccessTokenType, 'bearer.requireJwtAccessTokenType', false),
       introspection,

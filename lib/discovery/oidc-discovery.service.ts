@@ -3,6 +3,7 @@ import { createRemoteJWKSet, customFetch as joseCustomFetch, type JWTVerifyGetKe
 import * as client from 'openid-client';
 import { ASYMMETRIC_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
 import { ProviderMetadata } from '../claims/provider-metadata.js';
@@ -29,6 +30,9 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   private nextAttemptAt = 0;
   private lastError?: OidcError;
   private closed = false;
+  private published?: string;
+  private publishedList?: readonly string[];
+  private warnedTrailingSlash = false;
 
   constructor(@Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions) {}
 
@@ -39,6 +43,20 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   onApplicationShutdown(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+  }
+
+  /**
+   * The issuer string every `iss` is compared with: the one the OP publishes in its discovery document
+   * (OIDC Discovery §4.3), which may differ from the `issuer` option by a trailing slash. Before discovery
+   * succeeds, the configured string.
+   */
+  get issuer(): string {
+    return this.published ?? this.options.issuer;
+  }
+
+  /** {@link issuer} as a one-element frozen list once discovered (the default `bearer.issuers`), else undefined. */
+  get discoveredIssuers(): readonly string[] | undefined {
+    return this.publishedList;
   }
 
   /** Whether discovery has succeeded. */
@@ -103,12 +121,12 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
         this.configuration = config;
         this.inflight = undefined;
         this.retryDelay = FIRST_RETRY_MS;
-        this.logger.log(`Discovered ${this.options.issuer}`);
+        this.logger.log(`Discovered ${this.issuer}`);
         return config;
       },
       (err: unknown) => {
         this.inflight = undefined;
-        this.lastError = err instanceof OidcError && err.code === 'ERR_OIDC_INVALID_OPTIONS' ? err : classifyOpError(err, 'discovery');
+        this.lastError = err instanceof OidcError ? err : classifyOpError(err, 'discovery');
         this.logger.warn(`Discovery of ${this.options.issuer} failed (${this.lastError.message}); retrying in ${this.retryDelay} ms.`);
         this.scheduleRetry();
         throw this.unavailable();
@@ -133,13 +151,42 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     const o = this.options;
     const timeoutSeconds = Math.max(1, Math.ceil(o.http.timeout / 1000));
     const execute = o.allowInsecureRequests || new URL(o.issuer).protocol === 'http:' ? [client.allowInsecureRequests] : [];
-    // OIDC Discovery §4.3: openid-client checks the document's `issuer` equals the URL we asked.
-    const discovered = await client.discovery(new URL(o.issuer), o.clientId, undefined, undefined, {
-      execute,
-      timeout: timeoutSeconds,
-      [client.customFetch]: this.fetchWithTimeout,
-    });
+    const fetchDocument = (issuer: string) =>
+      client.discovery(new URL(issuer), o.clientId, undefined, undefined, {
+        execute,
+        timeout: timeoutSeconds,
+        [client.customFetch]: this.fetchWithTimeout,
+      });
+    let discovered: client.Configuration;
+    try {
+      discovered = await fetchDocument(o.issuer);
+    } catch (err) {
+      const published = publishedIssuerOf(err);
+      // OIDC Discovery §4.3: the document's `issuer` must be the configured one. A trailing slash is the one
+      // difference tolerated (Auth0, authentik publish `…/`): the OP's own string is then used everywhere.
+      if (published === undefined || !differOnlyByTrailingSlash(published, o.issuer)) throw describeDiscoveryFailure(err, o.issuer);
+      discovered = await fetchDocument(published);
+    }
     const server = discovered.serverMetadata();
+    // OIDC Discovery §4.3 / RFC 9207: every `iss` check (ID, logout and access tokens) compares with exactly
+    // the string the OP publishes; openid-client compares after URL normalisation, so check the string here.
+    if (server.issuer !== o.issuer) {
+      if (!differOnlyByTrailingSlash(server.issuer, o.issuer)) {
+        throw new OidcError(
+          'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+          `The discovery document of ${o.issuer} names another issuer, "${logText(server.issuer)}" (OIDC Discovery §4.3). Set \`issuer\` to exactly the OP's issuer string.`,
+        );
+      }
+      if (!this.warnedTrailingSlash) {
+        this.warnedTrailingSlash = true;
+        this.logger.warn(
+          `The OP publishes its issuer as "${logText(server.issuer)}" but \`issuer\` is "${o.issuer}" (they differ only by a trailing slash); ` +
+            `using the OP's string for every iss check. Set \`issuer: '${logText(server.issuer)}'\` to silence this.`,
+        );
+      }
+    }
+    this.published = server.issuer;
+    this.publishedList = Object.freeze([server.issuer]);
 
     // OIDC Core §3.1.3.7 steps 6–8, RFC 8725 §3.1: pin one asymmetric algorithm for ID tokens, never `none`.
     const offered = server.id_token_signing_alg_values_supported ?? ['RS256'];
@@ -219,4 +266,47 @@ async function assertJsonObjectResponse(response: Response): Promise<void> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'The OpenID Provider\'s token endpoint did not answer with a JSON object.');
   }
+}
+
+/** `a` and `b` are the same string but for one trailing `/` (the only issuer difference tolerated). */
+function differOnlyByTrailingSlash(a: string, b: string): boolean {
+  return a !== b && a.replace(/\/$/, '') === b.replace(/\/$/, '');
+}
+
+/** The `issuer` a discovery document published, when openid-client refused it for not matching. */
+function publishedIssuerOf(err: unknown): string | undefined {
+  type Detail = { attribute?: unknown; body?: { issuer?: unknown }; cause?: Detail };
+  const outer = (err as { cause?: Detail } | undefined)?.cause;
+  // openid-client's ClientError carries oauth4webapi's detail as its cause (or, wrapped, as the cause's cause).
+  for (const detail of [outer, outer?.cause]) {
+    if (detail?.attribute === 'issuer' && typeof detail.body?.issuer === 'string') return detail.body.issuer;
+  }
+  return undefined;
+}
+
+/**
+ * Discovery failures in words a developer can act on: another issuer (both strings), an HTTP error at the
+ * well-known URL (404: a wrong issuer path), a document that is not JSON.
+ */
+function describeDiscoveryFailure(err: unknown, issuer: string): unknown {
+  const wellKnown = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const published = publishedIssuerOf(err);
+  if (published !== undefined) {
+    return new OidcError(
+      'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+      `The discovery document at ${wellKnown} names the issuer "${logText(published)}", but \`issuer\` is "${issuer}" (OIDC Discovery §4.3: they must be identical). Set \`issuer\` to the OP's issuer string.`,
+      { cause: err },
+    );
+  }
+  const code = (err as { code?: unknown })?.code;
+  const response = (err as { cause?: unknown })?.cause;
+  if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' && response instanceof Response) {
+    const hint = response.status === 404 ? ' Check the `issuer` URL: it must be the OP\'s issuer (for Keycloak …/realms/<realm>), without /.well-known/….' : '';
+    return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', `${wellKnown} answered HTTP ${response.status}.${hint}`, { cause: err });
+  }
+  if (code === 'OAUTH_RESPONSE_IS_NOT_JSON' || code === 'OAUTH_PARSE_ERROR') {
+    const type = response instanceof Response ? logText(response.headers.get('content-type') ?? 'none', 80) : 'unknown';
+    return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', `${wellKnown} did not answer with a JSON discovery document (content-type: ${type}). Check the \`issuer\` URL.`, { cause: err });
+  }
+  return err;
 }

@@ -42,7 +42,7 @@ export class OidcBackchannelLogoutService {
     }
     const now = Math.floor(this.clock.now() / 1000);
     const claims = await verifyLogoutToken(tokens[0], {
-      issuer: this.options.issuer,
+      issuer: this.discovery.issuer,
       clientId: this.options.clientId,
       algorithms: [await this.discovery.getIdTokenAlgorithm()],
       clockTolerance: this.options.clockTolerance,
@@ -75,7 +75,7 @@ export class OidcBackchannelLogoutService {
    * a session to end.
    */
   async handleFrontchannel(iss: string | null, sid: string | null): Promise<number> {
-    if (!iss || !sid || iss !== this.options.issuer || sid.length > 256) {
+    if (!iss || !sid || iss !== this.discovery.issuer || sid.length > 256) {
       throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Front-channel logout needs this OP\'s "iss" and a "sid".');
     }
     const ended = await this.sessions.endSessions({ iss, sid });

@@ -10,6 +10,7 @@ import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
 import { OidcPlatformRefusals } from './http/platform-refusals.js';
+import { IdTokenVerifier } from './login/id-token.verifier.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
 import { OidcLogoutService } from './logout/oidc-logout.service.js';
 import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticator.js';
@@ -80,6 +81,7 @@ export class OidcModule extends OidcConfigurableModule {
       OidcBackchannelLogoutService,
       ...PUBLIC_PROVIDERS,
       OidcLoginService,
+      IdTokenVerifier,
       JwksCache,
       DpopVerifier,
       TokenIntrospector,

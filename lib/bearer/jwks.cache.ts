@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { importJWK, type JWK } from 'jose';
+import { compactVerify, errors as joseErrors, importJWK, type JWK } from 'jose';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
@@ -31,6 +32,8 @@ const MAX_KEYS = 100;
 const MAX_ISSUERS = 1000;
 /** First delay before retrying a JWKS that could not be had at all; doubles up to the cooldown. */
 const FIRST_RETRY_MS = 1000;
+/** Without a `kid`, at most this many candidate keys are tried (bounds the work a forged token costs). */
+const MAX_KEY_ATTEMPTS = 5;
 
 /** RFC 7518 §3.1 / RFC 8037 §3.1: the key type (and curve) each signature algorithm needs. */
 const KEY_TYPE_OF_ALG: Readonly<Record<string, { kty: string; crv?: readonly string[] }>> = Object.freeze({
@@ -173,6 +176,38 @@ export class JwksCache {
       await this.refresh(state).catch(() => undefined);
     }
     return this.match(state, alg, kid);
+  }
+
+  /**
+   * The key of `issuer` that verifies the signature of the compact JWS `token` for `alg` (RFC 7515 §5.2), for
+   * the OP's own ID and logout tokens: the same keys, the same unknown-`kid` refetch and cooldown as access
+   * tokens. At most {@link MAX_KEY_ATTEMPTS} candidates are tried when the token names no `kid`. Throws
+   * `ERR_OIDC_INVALID_RESPONSE` naming the `kid` found and the ones published, or the failed signature.
+   */
+  async verifiedKey(token: string, issuer: string, alg: string, kid: string | undefined, what: string): Promise<CryptoKey> {
+    const keys = await this.keysFor(issuer, alg, kid, [issuer]);
+    if (keys.length === 0) {
+      const published = (this.issuers.get(issuer)?.keys ?? []).map((k) => k.jwk.kid ?? '(no kid)');
+      throw new OidcError(
+        'ERR_OIDC_INVALID_RESPONSE',
+        `${what} names kid "${logText(kid ?? '(none)', 80)}" for ${alg}, but the OP's JWKS has no such ${alg} key (it publishes: ${published.map((k) => logText(k, 80)).join(', ') || 'none'}). ` +
+          `A key published since is picked up at the next refetch (at most one per ${this.settings.cooldown} s).`,
+      );
+    }
+    let lastError: unknown;
+    for (const key of keys.slice(0, MAX_KEY_ATTEMPTS)) {
+      try {
+        const cryptoKey = await key.cryptoKey(alg);
+        // RFC 8725 §3.1: the one pinned algorithm, nothing else.
+        await compactVerify(token, cryptoKey, { algorithms: [alg] });
+        return cryptoKey;
+      } catch (err) {
+        lastError = err;
+        if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof TypeError || err instanceof joseErrors.JOSENotSupported) continue;
+        throw new OidcError('ERR_OIDC_INVALID_RESPONSE', `${what} is not a valid JWS (${err instanceof joseErrors.JOSEError ? err.code : 'malformed'}).`, { cause: err });
+      }
+    }
+    throw new OidcError('ERR_OIDC_INVALID_RESPONSE', `${what} signature does not verify with the OP's ${alg} key${kid ? ` "${logText(kid, 80)}"` : 's'}.`, { cause: lastError });
   }
 
   /**

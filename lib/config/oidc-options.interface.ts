@@ -43,6 +43,14 @@ export interface OidcModuleOptions {
   scope?: string;
   /** Extra authorization request parameters (`audience`, `resource`, `prompt`, `acr_values`, `max_age`, …). */
   authorizationParams?: Record<string, string>;
+  /**
+   * The algorithm ID tokens (and logout tokens) must be signed with (OIDC Core §3.1.3.7 step 7). By default the
+   * OP's advertised asymmetric algorithm, RS256 first. `HS256`/`HS384`/`HS512` — ID tokens signed with the
+   * client secret (OIDC Core §10.1; LemonLDAP::NG's default) — only with a `clientSecret`; they are verified
+   * with that secret and never with a key from the OP's JWKS.
+   * @default the OP's advertised asymmetric algorithm
+   */
+  idTokenSigningAlg?: string;
   /** Allowed clock skew in seconds for every time-based check. @default 60 */
   clockTolerance?: number;
   /** Fetch userinfo after login when the OP has the endpoint. @default true */

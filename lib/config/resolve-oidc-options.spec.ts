@@ -366,3 +366,21 @@ describe('resolveOidcOptions — unknown options are refused (BR-18: no switch t
     expect(invalid({ ...base(), clientID: 'x' }).message).toContain('Did you mean `clientId`?');
   });
 });
+
+describe('resolveOidcOptions — idTokenSigningAlg (OIDC Core §10.1)', () => {
+  it('takes HS256/384/512 with a client secret, and asymmetric algorithms', () => {
+    expect(resolveOidcOptions(base({ clientSecret: 's', idTokenSigningAlg: 'HS512' })).idTokenSigningAlg).toBe('HS512');
+    expect(resolveOidcOptions(base({ idTokenSigningAlg: 'ES256' })).idTokenSigningAlg).toBe('ES256');
+    expect(resolveOidcOptions(base()).idTokenSigningAlg).toBeUndefined();
+  });
+
+  it('refuses HS256 for a public client: there is no secret to key it with', () => {
+    const err = invalid(base({ idTokenSigningAlg: 'HS256' }));
+    expectPath(err, 'idTokenSigningAlg');
+    expect(err.message).toContain('clientSecret');
+  });
+
+  it.each(['none', 'RS1', 'hs256', ''])('refuses "%s"', (alg) => {
+    expectPath(invalid(base({ clientSecret: 's', idTokenSigningAlg: alg })), 'idTokenSigningAlg');
+  });
+});

@@ -24,6 +24,8 @@ export interface ResolvedOidcOptions {
   readonly scope: string;
   readonly authorizationParams: Readonly<Record<string, string>>;
   readonly clockTolerance: number;
+  /** The pinned ID token algorithm, when configured (else the OP's advertised asymmetric one). */
+  readonly idTokenSigningAlg?: string;
   readonly fetchUserinfo: boolean;
   readonly allowInsecureRequests: boolean;
   readonly session: {
@@ -68,6 +70,9 @@ export interface ResolvedOidcOptions {
   readonly transactionTtl: number;
 }
 
+/** OIDC Core §10.1: MAC algorithms keyed with the client secret, for ID tokens only and only when configured. */
+export const CLIENT_SECRET_ALGORITHMS = Object.freeze(['HS256', 'HS384', 'HS512'] as const);
+
 /** RFC 8725 §3.1: only asymmetric algorithms are ever accepted for tokens signed by the OP. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
@@ -86,7 +91,7 @@ function fail(path: string, problem: string, fix: string): never {
 const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   '': [
     'issuer', 'clientId', 'clientSecret', 'clientAuthMethod', 'clientPrivateKey', 'baseUrl', 'scope', 'authorizationParams',
-    'clockTolerance', 'fetchUserinfo', 'allowInsecureRequests', 'session', 'refresh', 'pushedAuthorizationRequests', 'bearer',
+    'clockTolerance', 'idTokenSigningAlg', 'fetchUserinfo', 'allowInsecureRequests', 'session', 'refresh', 'pushedAuthorizationRequests', 'bearer',
     'logout', 'roles', 'globalGuard', 'afterCallback', 'http',
     // the module's synchronous extras, should they reach the options object
     'isGlobal', 'routes',
@@ -351,6 +356,17 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (raw.afterCallback !== undefined && typeof raw.afterCallback !== 'function') {
     fail('afterCallback', 'must be a function', 'Pass (ctx) => { … }.');
   }
+  const idTokenSigningAlg = raw.idTokenSigningAlg;
+  if (idTokenSigningAlg !== undefined) {
+    const known: readonly string[] = [...ASYMMETRIC_ALGORITHMS, ...CLIENT_SECRET_ALGORITHMS];
+    if (typeof idTokenSigningAlg !== 'string' || !known.includes(idTokenSigningAlg)) {
+      fail('idTokenSigningAlg', `is not a supported signature algorithm ("${String(idTokenSigningAlg)}")`, `Use one of ${known.join(', ')}; "none" is never accepted (RFC 8725 §3.1).`);
+    }
+    // OIDC Core §10.1: an HMAC-signed ID token is keyed with the client secret, so there must be one.
+    if ((CLIENT_SECRET_ALGORITHMS as readonly string[]).includes(idTokenSigningAlg) && !raw.clientSecret) {
+      fail('idTokenSigningAlg', `is "${idTokenSigningAlg}", which needs a client secret (OIDC Core §10.1)`, 'Set `clientSecret` (a confidential client), or use the OP\'s asymmetric algorithm such as RS256.');
+    }
+  }
   const clockTolerance = optionalSeconds(raw.clockTolerance, 'clockTolerance', 60);
   if (clockTolerance > 300) fail('clockTolerance', 'is more than 300 seconds', 'RFC 9068 §4: keep the leeway to a few minutes at most.');
 
@@ -366,6 +382,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     scope,
     authorizationParams: Object.freeze(authorizationParams),
     clockTolerance,
+    idTokenSigningAlg,
     fetchUserinfo: optionalBoolean(raw.fetchUserinfo, 'fetchUserinfo', true),
     allowInsecureRequests,
     session: Object.freeze({

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { createRemoteJWKSet, customFetch as joseCustomFetch, type JWTVerifyGetKey } from 'jose';
 import * as client from 'openid-client';
 import { ASYMMETRIC_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
@@ -23,7 +22,6 @@ const MAX_RETRY_MS = 30_000;
 export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('OidcDiscovery');
   private configuration?: client.Configuration;
-  private jwks?: JWTVerifyGetKey;
   private inflight?: Promise<client.Configuration>;
   private retryTimer?: NodeJS.Timeout;
   private retryDelay = FIRST_RETRY_MS;
@@ -73,26 +71,6 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     if (this.inflight) return this.inflight;
     if (Date.now() >= this.nextAttemptAt) return this.attempt();
     throw this.unavailable();
-  }
-
-  /**
-   * The OP's signing keys for verifying JWTs it issues (logout tokens): one fetch in flight, refetched on an
-   * unknown `kid` at most once per 30 s (RS-01) and at the latest every 10 minutes (keys removed by the OP).
-   */
-  async getJwks(): Promise<JWTVerifyGetKey> {
-    if (this.jwks) return this.jwks;
-    const config = await this.getConfiguration();
-    const jwksUri = config.serverMetadata().jwks_uri;
-    if (!jwksUri) {
-      throw new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', `The OP ${this.options.issuer} publishes no jwks_uri.`);
-    }
-    this.jwks ??= createRemoteJWKSet(new URL(jwksUri), {
-      timeoutDuration: this.options.http.timeout,
-      cooldownDuration: 30_000,
-      cacheMaxAge: 600_000,
-      [joseCustomFetch]: (url: string, init: RequestInit) => fetch(url, { ...init, redirect: 'manual' }),
-    });
-    return this.jwks;
   }
 
   /** The ID token signing algorithm pinned for this client (OIDC Core §3.1.3.7 step 7). */
@@ -188,15 +166,17 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     this.published = server.issuer;
     this.publishedList = Object.freeze([server.issuer]);
 
-    // OIDC Core §3.1.3.7 steps 6–8, RFC 8725 §3.1: pin one asymmetric algorithm for ID tokens, never `none`.
+    // OIDC Core §3.1.3.7 steps 6–8, RFC 8725 §3.1: pin one algorithm for ID tokens, never `none`: the
+    // configured one, else the OP's advertised asymmetric one.
     const offered = server.id_token_signing_alg_values_supported ?? ['RS256'];
-    const alg = ID_TOKEN_ALG_PREFERENCE.find(
-      (a) => offered.includes(a) && (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a),
-    );
+    const alg =
+      o.idTokenSigningAlg ??
+      ID_TOKEN_ALG_PREFERENCE.find((a) => offered.includes(a) && (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
     if (!alg) {
       throw new OidcError(
-        'ERR_OIDC_INVALID_OPTIONS',
-        `The OP ${o.issuer} offers no asymmetric ID token signing algorithm (offers: ${offered.join(', ')}).`,
+        'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+        `The OP ${o.issuer} advertises no asymmetric ID token signing algorithm (it offers: ${offered.map((a) => logText(a, 20)).join(', ')}). ` +
+          'If it signs ID tokens with the client secret, set `idTokenSigningAlg` (e.g. "HS256").',
       );
     }
     const metadata: Partial<client.ClientMetadata> = {
@@ -209,8 +189,8 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     if (o.clientSecret) metadata.client_secret = o.clientSecret;
     const config = new client.Configuration(server, o.clientId, metadata, await this.clientAuth());
     if (execute.length) client.allowInsecureRequests(config);
-    // OIDC Core §3.1.3.7 step 6: verify ID token signatures even from the token endpoint.
-    client.enableNonRepudiationChecks(config);
+    // OIDC Core §3.1.3.7 step 6: ID token signatures are verified even from the token endpoint — by the
+    // module's IdTokenVerifier, with the one key cache shared with logout and access tokens (JwksCache).
     config[client.customFetch] = this.fetchWithTimeout;
     config.timeout = timeoutSeconds;
     return config;

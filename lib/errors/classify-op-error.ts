@@ -87,7 +87,7 @@ export function classifyOpError(err: unknown, what: string): OidcError {
         if (err.cause instanceof OidcError) return err.cause;
         return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
     }
-    return new OidcError('ERR_OIDC_INVALID_RESPONSE', `The OpenID Provider's answer to ${what} failed validation.`, { cause: err });
+    return new OidcError('ERR_OIDC_INVALID_RESPONSE', `The OpenID Provider's answer to ${what} failed validation${describeValidation(err)}`, { cause: err });
   }
   // By name, not instanceof: errors may come from another realm (vm contexts, workers).
   const name = (err as Error | undefined)?.name;
@@ -96,4 +96,50 @@ export function classifyOpError(err: unknown, what: string): OidcError {
   }
   // fetch() throws a TypeError for refused connections and DNS failures.
   return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
+}
+
+/** What oauth4webapi records about a failed check: the claims, the claim, what was expected, the clock. */
+interface ValidationDetail {
+  claim?: unknown;
+  claims?: Record<string, unknown>;
+  expected?: unknown;
+  header?: Record<string, unknown>;
+  now?: unknown;
+  tolerance?: unknown;
+}
+
+function detailOf(err: ClientError): ValidationDetail | undefined {
+  const isDetail = (v: unknown): v is ValidationDetail =>
+    typeof v === 'object' && v !== null && ('claims' in v || 'header' in v || 'expected' in v);
+  const cause = err.cause as { cause?: unknown } | undefined;
+  return isDetail(cause) ? cause : isDetail(cause?.cause) ? cause.cause : undefined;
+}
+
+const show = (value: unknown): string => (Array.isArray(value) ? `[${value.map((v) => `"${logText(v, 100)}"`).join(', ')}]` : `"${logText(value, 100)}"`);
+
+/**
+ * The non-secret facts of a failed ID token check, so a developer can act on the log line: which claim,
+ * what was found and expected (`iss`, `aud`, `azp`, `alg`), and for time checks the size of the gap next to
+ * `clockTolerance`. Never a token, a nonce value or a code.
+ */
+function describeValidation(err: ClientError): string {
+  const d = detailOf(err);
+  if (!d) return '.';
+  if (d.header && typeof d.expected === 'string') {
+    return `: the ID token is signed with ${show(d.header.alg)}, but "${d.expected}" is expected. Set \`idTokenSigningAlg\` to the algorithm your OP signs ID tokens with (HS256/384/512 use the client secret, OIDC Core §10.1).`;
+  }
+  const claim = typeof d.claim === 'string' ? d.claim : undefined;
+  if (claim && typeof d.now === 'number' && d.claims) {
+    const value = d.claims[claim];
+    const tolerance = typeof d.tolerance === 'number' ? d.tolerance : 0;
+    if (typeof value !== 'number') return `: the ID token's "${claim}" is missing or not a number.`;
+    const gap = Math.round(value - d.now);
+    const when = gap >= 0 ? `${gap} s in the future` : `${-gap} s in the past`;
+    return `: the ID token's "${claim}" is ${when}; clockTolerance is ${tolerance} s — are the clocks of this server and the OP in sync?`;
+  }
+  if (claim === 'nonce') return ': the ID token\'s nonce does not match this login (a replayed or injected ID token).';
+  if (claim && d.claims) {
+    return `: the ID token's "${claim}" is ${show(d.claims[claim])}, but ${show(d.expected)} is expected.`;
+  }
+  return '.';
 }

@@ -12,6 +12,7 @@ import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import { readScopes } from '../user/oidc-user.js';
+import { IdTokenVerifier } from './id-token.verifier.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
 import { sanitizeReturnTo } from './return-to.js';
 
@@ -35,6 +36,7 @@ export class OidcLoginService {
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
+    private readonly idTokens: IdTokenVerifier,
   ) {
     this.transactions = new LoginTransactions(options, sessions.crypto);
   }
@@ -130,6 +132,8 @@ export class OidcLoginService {
     } catch (err) {
       throw classifyOpError(err, 'the authorization code grant');
     }
+    // OIDC Core §3.1.3.7 steps 6–7: the signature, with the pinned algorithm and the shared key cache.
+    await this.idTokens.verify(tokens.id_token!);
 
     const idTokenClaims = toClaims(IdTokenClaims, tokens.claims(), 'The ID token');
     this.checkIssuedAt(idTokenClaims, tx);
@@ -184,8 +188,18 @@ export class OidcLoginService {
    */
   private checkIssuedAt(claims: IdTokenClaims, tx: LoginTransaction): void {
     const tolerance = this.options.clockTolerance;
-    if (claims.iat > this.now() + tolerance || claims.iat < tx.createdAt - tolerance) {
-      throw new OidcError('ERR_OIDC_INVALID_RESPONSE', 'The ID token was not issued during this login ("iat" out of range).');
+    const now = this.now();
+    if (claims.iat > now + tolerance) {
+      throw new OidcError(
+        'ERR_OIDC_INVALID_RESPONSE',
+        `The ID token's "iat" is ${claims.iat - now} s in the future; clockTolerance is ${tolerance} s — are the clocks of this server and the OP in sync?`,
+      );
+    }
+    if (claims.iat < tx.createdAt - tolerance) {
+      throw new OidcError(
+        'ERR_OIDC_INVALID_RESPONSE',
+        `The ID token was not issued during this login: its "iat" is ${tx.createdAt - claims.iat} s before the login started (clockTolerance ${tolerance} s) — a replayed ID token, or clocks out of sync.`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { toClaims } from '../claims/claims.validation.js';
 import { LogoutTokenClaims } from '../claims/logout-token-claims.js';
 import { OidcError } from '../errors/oidc.error.js';
@@ -12,12 +12,13 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 export interface LogoutTokenExpectations {
   issuer: string;
   clientId: string;
-  /** The pinned asymmetric algorithm(s) the OP signs with. */
-  algorithms: string[];
+  /** The pinned algorithm the OP signs with (the ID token's, OIDC Back-Channel Logout §2.6 step 3). */
+  algorithm: string;
   clockTolerance: number;
   /** epoch seconds */
   now: number;
-  keys: JWTVerifyGetKey;
+  /** The key that verifies the token's signature (the shared JWKS cache finds it by `alg` and `kid`). */
+  keyFor: (alg: string, kid: string | undefined) => Promise<CryptoKey>;
 }
 
 function invalid(message: string, cause?: unknown): OidcError {
@@ -34,13 +35,25 @@ export async function verifyLogoutToken(token: string, expect: LogoutTokenExpect
   }
   let payload: Record<string, unknown>;
   let typ: string | undefined;
+  let key: CryptoKey;
+  try {
+    const header = decodeProtectedHeader(token);
+    // §2.6 step 3, RFC 8725 §3.1: the pinned asymmetric algorithm only — never `none`, never HMAC.
+    if (header.alg !== expect.algorithm || expect.algorithm.startsWith('HS')) {
+      throw invalid(`The logout_token is signed with "${String(header.alg).slice(0, 20)}", but ${expect.algorithm} is expected.`);
+    }
+    key = await expect.keyFor(header.alg, typeof header.kid === 'string' ? header.kid : undefined);
+  } catch (err) {
+    if (err instanceof OidcError && err.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE') throw err;
+    throw err instanceof OidcError ? invalid(err.message, err) : invalid('The logout_token is not a signed JWT.', err);
+  }
   try {
     // §2.6 steps 2–5: signature with the issuer's keys and the pinned algorithm (never `none`, never
     // HMAC: RFC 8725 §3.1), iss, aud contains our client_id, exp/iat with the shared leeway.
-    const result = await jwtVerify(token, expect.keys, {
+    const result = await jwtVerify(token, key, {
       issuer: expect.issuer,
       audience: expect.clientId,
-      algorithms: expect.algorithms,
+      algorithms: [expect.algorithm],
       clockTolerance: expect.clockTolerance,
       currentDate: new Date(expect.now * 1000),
       requiredClaims: ['iat', 'exp', 'jti'],

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { JwksCache } from '../bearer/jwks.cache.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, type PlatformRequest } from '../http/http-adapter.js';
@@ -25,6 +26,7 @@ export class OidcBackchannelLogoutService {
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
+    private readonly jwks: JwksCache,
   ) {}
 
   /**
@@ -44,10 +46,10 @@ export class OidcBackchannelLogoutService {
     const claims = await verifyLogoutToken(tokens[0], {
       issuer: this.discovery.issuer,
       clientId: this.options.clientId,
-      algorithms: [await this.discovery.getIdTokenAlgorithm()],
+      algorithm: await this.discovery.getIdTokenAlgorithm(),
       clockTolerance: this.options.clockTolerance,
       now,
-      keys: await this.discovery.getJwks(),
+      keyFor: (alg, kid) => this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
     });
     // §2.6 step 8: a jti is good once, for as long as the token could be valid.
     const replayKey = `logout:${claims.iss}:${claims.jti}`;

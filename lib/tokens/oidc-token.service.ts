@@ -6,6 +6,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
+import { IdTokenVerifier } from '../login/id-token.verifier.js';
 import { OidcError } from '../errors/oidc.error.js';
 import type { PlatformRequest } from '../http/http-adapter.js';
 import { getOidcContext } from '../http/request-context.js';
@@ -87,6 +88,7 @@ export class OidcTokenService {
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
+    private readonly idTokens: IdTokenVerifier,
   ) {}
 
   private now(): number {
@@ -174,6 +176,8 @@ export class OidcTokenService {
     let idTokenClaims = session.payload.idTokenClaims;
     if (tokens.id_token) {
       try {
+        // OIDC Core §12.2 / §3.1.3.7: a refreshed ID token is validated like the first, signature included.
+        await this.idTokens.verify(tokens.id_token);
         const fresh = toClaims(IdTokenClaims, tokens.claims(), 'The refreshed ID token');
         this.checkRefreshedIdToken(session.payload.idTokenClaims, fresh);
         idTokenClaims = { ...fresh };

@@ -1,12 +1,14 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { deepFreeze, toClaims } from '../claims/claims.validation.js';
 import type { OidcIssuerResolver } from '../config/oidc-options.interface.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { checkAuthorizedParty } from './authorized-party.js';
 import { DpopVerifier } from './dpop.verifier.js';
 import { JwksCache, type VerificationKey } from './jwks.cache.js';
 import { TokenIntrospector } from './token-introspector.js';
@@ -163,6 +165,7 @@ function copyClaims(claims: AccessTokenClaims): AccessTokenClaims {
 @Injectable()
 export class AccessTokenVerifier {
   private readonly cache: VerifiedTokenCache<VerifiedToken>;
+  private readonly logger = new Logger('OidcBearer');
 
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
@@ -195,6 +198,43 @@ export class AccessTokenVerifier {
    * request's user from them); use {@link verify} for claims of your own.
    */
   async verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
+    try {
+      return await this.verifyChecked(token, opts);
+    } catch (err) {
+      if (err instanceof OidcError && Logger.isLevelEnabled('debug')) this.logger.debug(this.describeRefusal(token, err));
+      throw err;
+    }
+  }
+
+  /**
+   * A refusal in words a developer can act on, for the debug log: the reason and the token's non-secret
+   * facts — `iss`, `aud`, `azp`, `alg`, `kid`, `typ` — next to what this API expects, and for time checks the
+   * size of the gap. Never the token, nor any part of it that could be replayed.
+   */
+  private describeRefusal(token: string, err: OidcError): string {
+    const facts: string[] = [];
+    const show = (v: unknown): string => logText(typeof v === 'string' ? `"${v}"` : JSON.stringify(v ?? null), 120);
+    try {
+      const header = decodeProtectedHeader(token) as Record<string, unknown>;
+      const payload = decodeJwt(token);
+      facts.push(`iss ${show(payload.iss)}`, `aud ${show(payload.aud)}`, `azp ${show(payload.azp ?? payload.client_id)}`);
+      facts.push(`alg ${show(header.alg)}`, `kid ${show(header.kid)}`, `typ ${show(header.typ)}`);
+      const now = Math.floor(this.clock.now() / 1000);
+      const tolerance = this.options.clockTolerance;
+      const clocks = `clockTolerance is ${tolerance} s — are the clocks of this server and the issuer in sync?`;
+      if (typeof payload.exp === 'number' && payload.exp <= now) facts.push(`expired ${now - payload.exp} s ago (${clocks})`);
+      if (typeof payload.iat === 'number' && payload.iat > now) facts.push(`iat is ${payload.iat - now} s in the future (${clocks})`);
+      if (typeof payload.nbf === 'number' && payload.nbf > now) facts.push(`nbf is ${payload.nbf - now} s in the future (${clocks})`);
+    } catch {
+      facts.push(JWS_COMPACT.test(token) ? 'not decodable' : 'not a JWT');
+    }
+    const bearer = this.options.bearer;
+    const issuers = Array.isArray(bearer?.issuers) ? bearer.issuers : ['(resolved per request)'];
+    const expected = `expected iss one of ${show(issuers)}, aud one of ${show(bearer?.audience)}${bearer?.authorizedParties ? `, azp one of ${show(bearer.authorizedParties)}` : ''}`;
+    return `Access token refused (${err.code}): ${err.message} Token: ${facts.join(', ')}; ${expected}.`;
+  }
+
+  private async verifyChecked(token: string, opts: AccessTokenVerifyOptions): Promise<Readonly<AccessTokenClaims>> {
     const bearer = this.options.bearer;
     if (!bearer) {
       throw new OidcError('ERR_OIDC_INVALID_OPTIONS', 'AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }`.');
@@ -310,8 +350,11 @@ export class AccessTokenVerifier {
 
     // RFC 9068 §4 / RFC 8725 §3.8: `iss` must be exactly an issuer trusted for this request — checked
     // before any discovery or key fetch, so an untrusted issuer never makes this server call anywhere.
-    const issuer = payload.iss;
-    if (typeof issuer !== 'string' || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
+    // `bearer.issuerAliases`: a non-URL spelling the operator vouches for (Google's `accounts.google.com`)
+    // stands for exactly one trusted issuer URL, whose keys verify it.
+    const tokenIss = payload.iss;
+    const issuer = typeof tokenIss === 'string' ? (bearer.issuerAliases?.get(tokenIss) ?? tokenIss) : undefined;
+    if (issuer === undefined || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
     this.refuseOtherTokenKinds(payload);
 
     const kid = header.kid as string | undefined;
@@ -335,8 +378,9 @@ export class AccessTokenVerifier {
         const result = await jwtVerify(token, cryptoKey, {
           // RFC 8725 §3.1: only the configured asymmetric algorithms; jose also refuses unknown `crit` (RFC 7515 §4.1.11).
           algorithms: [...bearer.algorithms],
-          // RFC 9068 §4: `iss` exact, `aud` must contain this resource server.
-          issuer,
+          // RFC 9068 §4: `iss` exact (as the token spells it: an alias was vouched for above), `aud` must
+          // contain this resource server.
+          issuer: tokenIss as string,
           audience: [...bearer.audience],
           // RFC 9068 §4 / RFC 7519 §4.1.4–4.1.5: `exp` required and past-due with leeway L; `nbf` likewise.
           clockTolerance: this.options.clockTolerance,
@@ -399,9 +443,14 @@ export class AccessTokenVerifier {
    */
   private refuseOtherTokenKinds(payload: JWTPayload): void {
     if ('events' in payload) throw invalidToken('A security event token is not an access token.');
+    const clientId = this.options.clientId;
     const aud = payload.aud;
-    const onlyClient = aud === this.options.clientId || (Array.isArray(aud) && aud.length === 1 && aud[0] === this.options.clientId);
-    if (onlyClient && ID_TOKEN_ONLY_CLAIMS.some((claim) => claim in payload)) throw invalidToken('An ID token is not an access token.');
+    const forThisClient = aud === clientId || (Array.isArray(aud) && aud.includes(clientId));
+    // OIDC Core §2: an ID token issued to this app — ID-token-only claims, or `azp` naming this app — is refused
+    // whatever else `aud` holds (a token whose `aud` also names the API is still this app's ID token).
+    if (forThisClient && (ID_TOKEN_ONLY_CLAIMS.some((claim) => claim in payload) || payload.azp === clientId)) {
+      throw invalidToken('An ID token is not an access token.');
+    }
   }
 
   /** Claim checks jose does not do, then the class-validator shape of {@link AccessTokenClaims}. */
@@ -413,8 +462,11 @@ export class AccessTokenVerifier {
       throw invalidToken('The access token exp claim is missing or invalid.');
     }
     // RFC 7519 §4.1.6 / RFC 9068 §4: a token issued in the future (beyond the leeway) is refused.
-    if (payload.iat !== undefined && (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat) || payload.iat > nowSeconds + tolerance)) {
-      throw invalidToken('The access token iat claim is missing or invalid.');
+    if (payload.iat !== undefined && (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat))) {
+      throw invalidToken('The access token iat claim is invalid.');
+    }
+    if (payload.iat !== undefined && payload.iat > nowSeconds + tolerance) {
+      throw invalidToken(`The access token iat is ${payload.iat - nowSeconds} s in the future (clockTolerance ${tolerance} s).`);
     }
     // RFC 9068 §2.2: `sub` is a non-empty string; for RFC 9068 tokens also `client_id` and `jti`.
     if (!isNonEmptyString(payload.sub)) throw invalidToken('The access token sub claim is missing or invalid.');
@@ -424,6 +476,7 @@ export class AccessTokenVerifier {
     if (strict || payload.jti !== undefined) {
       if (!isNonEmptyString(payload.jti)) throw invalidToken('The access token jti claim is missing or invalid.');
     }
+    checkAuthorizedParty(payload, this.options.bearer!.authorizedParties);
     try {
       return toClaims(AccessTokenClaims, payload, 'The access token');
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
-import { readClaimPath, readRoles, readScopes, type OidcUser } from '../user/oidc-user.js';
+import { readClaimPath, readRoles, readScopes, type ClaimPath, type OidcUser } from '../user/oidc-user.js';
 
 /** A Dex connector id usable as a prefix: a plain token, so `"<connector>:<value>"` splits one way only. */
 const CONNECTOR_ID = /^[A-Za-z0-9._~-]+$/;
@@ -16,7 +16,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * identities. Undefined when no claim is configured for the issuer, the claim is missing, or the connector
  * id is not a plain token.
  */
-export function readIdentity(claims: Record<string, unknown>, issuer: string, identityClaims: ReadonlyMap<string, string>): string | undefined {
+export function readIdentity(claims: Record<string, unknown>, issuer: string, identityClaims: ReadonlyMap<string, ClaimPath>): string | undefined {
   const path = identityClaims.get(issuer);
   if (path === undefined) return undefined;
   const value = readClaimPath(claims, path);

@@ -8,6 +8,7 @@ import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { checkAuthorizedParty } from './authorized-party.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** An opaque access token the OP reported active, with its introspection response as claims. */
@@ -180,6 +181,7 @@ export class TokenIntrospector {
     if (r.scope !== undefined && typeof r.scope !== 'string') throw invalidToken('The access token scope is invalid.');
     // RFC 7662 §2.2 `sub`; RFC 9068 §2.2: a token with no resource owner (client credentials) is the client's.
     if (r.sub !== undefined && !isNonEmptyString(r.sub)) throw invalidToken('The access token sub is invalid.');
+    checkAuthorizedParty(r, bearer.authorizedParties);
     const sub = (r.sub as string | undefined) ?? (r.client_id as string | undefined);
     if (sub === undefined) throw invalidToken('The introspection response names neither a subject nor a client.');
     // RFC 7800 §3.1 / RFC 9449 §6.2: `cnf` is an object; a DPoP token_type requires `cnf.jkt`.

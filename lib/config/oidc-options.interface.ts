@@ -67,8 +67,12 @@ export interface OidcModuleOptions {
   bearer?: OidcBearerOptions;
   /** Logout behaviour. */
   logout?: OidcLogoutOptions;
-  /** Where `@Roles()` reads roles: a dotted claim path (`'realm_access.roles'`) or a function. */
-  roles?: { claim: string | ((claims: Record<string, unknown>) => string[]) };
+  /**
+   * Where `@Roles()` reads roles: a claim name, a dotted path (`'realm_access.roles'`), an array of names for
+   * names that contain dots (`['resource_access', 'my.client', 'roles']`), or a function. A string that is
+   * exactly a top-level claim's name is that claim (`'https://example.com/roles'`, Auth0).
+   */
+  roles?: { claim: string | readonly string[] | ((claims: Record<string, unknown>) => string[]) };
   /** Register `OidcGuard` globally (`@Public()` opts out). @default false */
   globalGuard?: boolean;
   /** Hook after a successful callback, before the session is saved. */
@@ -120,6 +124,21 @@ export interface OidcBearerOptions {
    * @default [issuer]
    */
   issuers?: string[] | OidcIssuerResolver;
+  /**
+   * Token `iss` values that are not URLs, mapped to the trusted issuer URL whose keys verify them — Google
+   * signs some tokens with `iss: "accounts.google.com"` (no scheme). The value must be one of `bearer.issuers`
+   * (or, by default, the configured issuer); `OidcUser.issuer` is then that URL.
+   * @example { 'accounts.google.com': 'https://accounts.google.com' }
+   * @default {}
+   */
+  issuerAliases?: Record<string, string>;
+  /**
+   * The clients whose tokens this API accepts: the token's `azp`, else its `client_id`, must be one of them
+   * (OIDC Core §2, RFC 9068 §2.2). Needed where `aud` is shared by every client of a realm — Keycloak's
+   * default `aud: "account"` — or an API would accept tokens issued to any other client.
+   * @default no check
+   */
+  authorizedParties?: string[];
   /** Accepted signature algorithms; asymmetric ones only (RFC 8725 §3.1). @default every asymmetric algorithm */
   algorithms?: string[];
   /** Require `typ: at+jwt` (RFC 9068 §4). @default false */
@@ -142,7 +161,7 @@ export interface OidcBearerOptions {
    * identity. Tokens of issuers not listed here have no `identity`.
    * @default {}
    */
-  identityClaims?: Record<string, string>;
+  identityClaims?: Record<string, string | readonly string[]>;
   /** @default 'allowed' */
   dpop?: 'disabled' | 'allowed' | 'required';
   cache?: {

@@ -384,3 +384,50 @@ describe('resolveOidcOptions — idTokenSigningAlg (OIDC Core §10.1)', () => {
     expectPath(invalid(base({ clientSecret: 's', idTokenSigningAlg: alg })), 'idTokenSigningAlg');
   });
 });
+
+describe('resolveOidcOptions — a pure resource server (routes: false + bearer)', () => {
+  const api = { issuer: 'https://op.example.com', clientId: 'orders-api', bearer: { audience: 'https://api.example.com' } } as OidcModuleOptions;
+
+  it('needs neither session nor baseUrl; sessions are off and DPoP defaults to disabled', () => {
+    const r = resolveOidcOptions(api, { routes: false });
+    expect(r.session.enabled).toBe(false);
+    expect(r.bearer?.dpop).toBe('disabled');
+  });
+
+  it('keeps DPoP allowed when baseUrl is given (htu is checked against it)', () => {
+    expect(resolveOidcOptions({ ...api, baseUrl: 'https://api.example.com' }, { routes: false }).bearer?.dpop).toBe('allowed');
+  });
+
+  it('refuses DPoP without baseUrl, naming the option (RFC 9449 §4.3)', () => {
+    const err = invalid({ ...api, bearer: { audience: 'x', dpop: 'allowed' } }, { routes: false });
+    expectPath(err, 'bearer.dpop');
+    expect(err.message).toContain('baseUrl');
+  });
+
+  it('still needs session and baseUrl when the login routes are mounted', () => {
+    expectPath(invalid(api), 'baseUrl');
+    expectPath(invalid({ ...api, baseUrl: 'https://app.example.com' }), 'session');
+  });
+});
+
+describe('resolveOidcOptions — issuerAliases and authorizedParties', () => {
+  const b = (bearer: Record<string, unknown>) => base({ bearer: { audience: 'https://api', issuers: ['https://accounts.google.com'], ...bearer } as never });
+
+  it('maps a non-URL iss to a trusted issuer URL', () => {
+    const r = resolveOidcOptions(b({ issuerAliases: { 'accounts.google.com': 'https://accounts.google.com' } }));
+    expect(r.bearer?.issuerAliases?.get('accounts.google.com')).toBe('https://accounts.google.com');
+  });
+
+  it.each([
+    ['an alias to an untrusted issuer', { 'accounts.google.com': 'https://evil.example' }],
+    ['an alias that is itself trusted', { 'https://accounts.google.com': 'https://accounts.google.com' }],
+    ['a non-string target', { 'accounts.google.com': 1 }],
+  ])('refuses %s', (_name, issuerAliases) => {
+    expect(invalid(b({ issuerAliases })).message).toContain('bearer.issuerAliases');
+  });
+
+  it('takes authorizedParties as a non-empty list', () => {
+    expect(resolveOidcOptions(b({ authorizedParties: ['web'] })).bearer?.authorizedParties).toEqual(['web']);
+    expectPath(invalid(b({ authorizedParties: [] })), 'bearer.authorizedParties');
+  });
+});

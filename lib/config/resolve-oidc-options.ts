@@ -1,6 +1,8 @@
 import type { JWK } from 'jose';
 import { OidcError } from '../errors/oidc.error.js';
+import { randomBytes } from 'node:crypto';
 import { isLoopback } from '../http/loopback.js';
+import type { ClaimPath } from '../user/oidc-user.js';
 import { MemorySessionStore } from '../session/memory-session.store.js';
 import type { OidcSessionStore } from '../session/session-store.interface.js';
 import type {
@@ -29,6 +31,8 @@ export interface ResolvedOidcOptions {
   readonly fetchUserinfo: boolean;
   readonly allowInsecureRequests: boolean;
   readonly session: {
+    /** false for a pure resource server (`routes: false` + `bearer`, no `session` option): no session is ever read. */
+    readonly enabled?: boolean;
     readonly secrets: readonly string[];
     readonly cookieName: string;
     readonly store: OidcSessionStore;
@@ -47,11 +51,15 @@ export interface ResolvedOidcOptions {
      * (`issuers` holds the configured one until then).
      */
     readonly issuersFromDiscovery?: boolean;
+    /** token `iss` (not a URL) → the trusted issuer URL whose keys verify it */
+    readonly issuerAliases?: ReadonlyMap<string, string>;
+    /** when set, `azp` (else `client_id`) must be one of these */
+    readonly authorizedParties?: readonly string[];
     readonly algorithms: readonly string[];
     readonly requireJwtAccessTokenType: boolean;
     readonly introspection: boolean;
     /** issuer → claim name or dotted path of `OidcUser.identity` */
-    readonly identityClaims: ReadonlyMap<string, string>;
+    readonly identityClaims: ReadonlyMap<string, ClaimPath>;
     readonly dpop: 'disabled' | 'allowed' | 'required';
     readonly cache: { readonly maxEntries: number; readonly introspectionTtl: number };
   };
@@ -62,7 +70,7 @@ export interface ResolvedOidcOptions {
     readonly backchannel: boolean;
     readonly frontchannel: boolean;
   };
-  readonly roles?: { readonly claim: string | ((claims: Record<string, unknown>) => string[]) };
+  readonly roles?: { readonly claim: ClaimPath | ((claims: Record<string, unknown>) => string[]) };
   readonly globalGuard: boolean;
   readonly afterCallback?: AfterCallbackHook;
   readonly http: { readonly timeout: number };
@@ -99,7 +107,7 @@ const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   session: ['secret', 'cookieName', 'store', 'rollingDuration', 'absoluteDuration', 'cookie'],
   'session.cookie': ['secure', 'sameSite', 'domain', 'path'],
   refresh: ['auto', 'leeway'],
-  bearer: ['audience', 'issuers', 'algorithms', 'requireJwtAccessTokenType', 'introspection', 'identityClaims', 'dpop', 'cache'],
+  bearer: ['audience', 'issuers', 'issuerAliases', 'authorizedParties', 'algorithms', 'requireJwtAccessTokenType', 'introspection', 'identityClaims', 'dpop', 'cache'],
   'bearer.cache': ['maxEntries', 'introspectionTtl'],
   logout: ['postLogoutRedirectUri', 'idpLogout', 'revokeTokens', 'backchannel', 'frontchannel'],
   roles: ['claim'],
@@ -179,22 +187,53 @@ function bearerIssuers(value: unknown, issuer: string, allowInsecureRequests: bo
 }
 
 /** `bearer.identityClaims`: issuer → claim name or dotted path, held in a Map (no prototype lookups). */
-function identityClaimsOf(value: unknown, issuers: readonly string[] | OidcIssuerResolver): ReadonlyMap<string, string> {
-  const map = new Map<string, string>();
+/** A claim name, dotted path, or array of names (for names with dots); frozen. */
+function claimPathOf(value: unknown, path: string, example: string): ClaimPath {
+  // A string has no empty segment and no white space (a typo such as `a..b`); any name goes in the array form.
+  if (typeof value === 'string' && /^[^.\s]+(\.[^.\s]+)*$/.test(value)) return value;
+  if (Array.isArray(value) && value.length > 0 && value.length <= 16 && value.every((k) => typeof k === 'string' && k !== '')) {
+    return Object.freeze([...(value as string[])]);
+  }
+  return fail(path, 'must be a claim name, a dotted claim path, or an array of claim names', `Use e.g. ${example}.`);
+}
+
+function identityClaimsOf(value: unknown, issuers: readonly string[] | OidcIssuerResolver): ReadonlyMap<string, ClaimPath> {
+  const map = new Map<string, ClaimPath>();
   if (value === undefined) return map;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail('bearer.identityClaims', 'must be an object mapping an issuer to a claim name', 'Use e.g. { "https://accounts.google.com": "email" }.');
   }
   for (const [iss, claim] of Object.entries(value)) {
     const path = `bearer.identityClaims[${JSON.stringify(iss)}]`;
-    if (typeof claim !== 'string' || !/^[^.\s]+(\.[^.\s]+)*$/.test(claim)) {
-      fail(path, 'must be a claim name or a dotted claim path', 'Use e.g. "email", "sub" or "federated_claims.user_id".');
-    }
+    const claimPath = claimPathOf(claim, path, '"email", "federated_claims.user_id" or ["federated_claims", "user_id"]');
     // Issuers compare exactly (RFC 9068 §4): a key that matches no trusted issuer is a typo that would never apply.
     if (Array.isArray(issuers) && !issuers.includes(iss)) {
       fail(path, 'names an issuer that is not in `bearer.issuers`', 'Use the exact issuer string of bearer.issuers (trailing slash included).');
     }
-    map.set(iss, claim);
+    map.set(iss, claimPath);
+  }
+  return map;
+}
+
+/**
+ * `bearer.issuerAliases`: non-URL `iss` values (Google's `accounts.google.com`) → a trusted issuer URL. RFC 9068
+ * §4 compares `iss` exactly; an alias is that exact comparison with a second spelling the operator vouches for.
+ */
+function issuerAliasesOf(value: unknown, issuers: readonly string[] | OidcIssuerResolver, issuer: string): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  if (value === undefined) return map;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('bearer.issuerAliases', 'must be an object mapping a token iss to a trusted issuer URL', 'Use e.g. { "accounts.google.com": "https://accounts.google.com" }.');
+  }
+  const trusted = Array.isArray(issuers) ? issuers : undefined;
+  for (const [alias, target] of Object.entries(value)) {
+    const path = `bearer.issuerAliases[${JSON.stringify(alias)}]`;
+    if (alias === '' || typeof target !== 'string') fail(path, 'must map a non-empty iss value to an issuer URL string', 'Use e.g. { "accounts.google.com": "https://accounts.google.com" }.');
+    if (trusted ? !trusted.includes(target) : target !== issuer && typeof issuers !== 'function') {
+      fail(path, `points at "${target}", which is not in \`bearer.issuers\``, 'Add the issuer URL to bearer.issuers, or point the alias at one of them.');
+    }
+    if (trusted?.includes(alias) || alias === issuer) fail(path, 'is itself a trusted issuer', 'Remove the alias: that iss is trusted as it is.');
+    map.set(alias, target);
   }
   return map;
 }
@@ -242,7 +281,13 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     fail('clientPrivateKey', 'is required with clientAuthMethod "private_key_jwt"', 'Set it to the client\'s private JWK.');
   }
 
-  const baseUrl = parseUrl(requireString(raw.baseUrl, 'baseUrl', 'Set it to the public URL of this app, e.g. "https://app.example.com".'), 'baseUrl');
+  // A pure resource server (`routes: false` + `bearer`) signs nobody in: it needs neither `baseUrl` nor `session`.
+  const routesOff = extras?.routes === false;
+  const resourceServerOnly = routesOff && raw.bearer !== undefined;
+  const baseUrlGiven = raw.baseUrl !== undefined || !resourceServerOnly;
+  const baseUrl = baseUrlGiven
+    ? parseUrl(requireString(raw.baseUrl, 'baseUrl', 'Set it to the public URL of this app, e.g. "https://app.example.com".'), 'baseUrl')
+    : new URL('http://localhost');
   if (baseUrl.protocol === 'http:' && !isLoopback(baseUrl) && !allowInsecureRequests) {
     fail('baseUrl', `uses http: on a non-loopback host (${baseUrl.host})`, 'Serve the app over https:, or set `allowInsecureRequests: true` for development only.');
   }
@@ -265,7 +310,9 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     }
   }
 
-  const session = raw.session;
+  const sessionless = resourceServerOnly && raw.session === undefined;
+  // Sessionless: a throwaway key that seals nothing any request can present; the guard never reads sessions.
+  const session = sessionless ? { secret: randomBytes(32).toString('base64url') } : raw.session;
   if (!session || typeof session !== 'object') {
     fail('session', 'is missing', 'Set `session: { secret: <at least 32 random characters> }`.');
   }
@@ -321,7 +368,11 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
         fail('bearer.algorithms', `contains "${alg}", which is not an asymmetric signature algorithm`, `Use only ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
       }
     }
-    const dpop = b.dpop ?? 'allowed';
+    // RFC 9449 §4.3 check 9: `htu` is compared with the public URL, which only `baseUrl` gives (never `Host`).
+    const dpop = b.dpop ?? (baseUrlGiven ? 'allowed' : 'disabled');
+    if (!baseUrlGiven && dpop !== 'disabled') {
+      fail('bearer.dpop', `is "${dpop}" without a \`baseUrl\``, 'Set `baseUrl` to this API\'s public URL: DPoP proofs are checked against it (RFC 9449 §4.3).');
+    }
     if (!['disabled', 'allowed', 'required'].includes(dpop)) fail('bearer.dpop', `is invalid ("${dpop}")`, 'Use "disabled", "allowed" or "required".');
     const maxEntries = optionalSeconds(b.cache?.maxEntries, 'bearer.cache.maxEntries', 10_000, 0);
     const introspectionTtl = optionalSeconds(b.cache?.introspectionTtl, 'bearer.cache.introspectionTtl', 60, 0);
@@ -334,6 +385,8 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
       audience,
       issuers,
       issuersFromDiscovery: b.issuers === undefined,
+      issuerAliases: issuerAliasesOf(b.issuerAliases, issuers, issuer),
+      authorizedParties: b.authorizedParties === undefined ? undefined : Object.freeze(toList(b.authorizedParties, 'bearer.authorizedParties')),
       algorithms,
       requireJwtAccessTokenType: optionalBoolean(b.requireJwtAccessTokenType, 'bearer.requireJwtAccessTokenType', false),
       introspection,
@@ -343,15 +396,14 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     };
   }
 
-  const postLogoutRedirectUri = raw.logout?.postLogoutRedirectUri ?? raw.baseUrl;
+  // The exact default: `baseUrl` as written (no slash added); register that very string at the OP.
+  const postLogoutRedirectUri = raw.logout?.postLogoutRedirectUri ?? raw.baseUrl ?? baseUrl.origin;
   parseUrl(postLogoutRedirectUri, 'logout.postLogoutRedirectUri');
 
   let roles: ResolvedOidcOptions['roles'];
   if (raw.roles !== undefined) {
-    if (typeof raw.roles.claim !== 'string' && typeof raw.roles.claim !== 'function') {
-      fail('roles.claim', 'must be a dotted claim path or a function', 'Use e.g. "realm_access.roles".');
-    }
-    roles = { claim: raw.roles.claim };
+    const claim = raw.roles.claim;
+    roles = { claim: typeof claim === 'function' ? claim : claimPathOf(claim, 'roles.claim', '"realm_access.roles", "https://example.com/roles" or ["resource_access", "my.client", "roles"]') };
   }
   if (raw.afterCallback !== undefined && typeof raw.afterCallback !== 'function') {
     fail('afterCallback', 'must be a function', 'Pass (ctx) => { … }.');
@@ -386,6 +438,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     fetchUserinfo: optionalBoolean(raw.fetchUserinfo, 'fetchUserinfo', true),
     allowInsecureRequests,
     session: Object.freeze({
+      enabled: !sessionless,
       secrets: Object.freeze([...secrets]),
       cookieName,
       store,

@@ -126,7 +126,7 @@ export class OidcGuard implements CanActivate {
       }
       return this.authenticateBearer(req, res, authorization);
     }
-    if (!methods.includes('session')) return undefined;
+    if (!methods.includes('session') || this.options.session.enabled === false) return undefined;
     const loaded = await this.sessions.get(req, res);
     if (!loaded) return undefined;
     let session = loaded;

@@ -1,4 +1,4 @@
-import { readRoles, readScopes } from './oidc-user.js';
+import { readClaimPath, readRoles, readScopes } from './oidc-user.js';
 
 describe('readRoles', () => {
   it('returns [] when no source is configured', () => {
@@ -85,5 +85,34 @@ describe('readScopes', () => {
     expect(readScopes(undefined)).toEqual([]);
     expect(readScopes(42, { read: true })).toEqual([]);
     expect(readScopes('')).toEqual([]);
+  });
+});
+
+describe('claim paths with dots (Auth0 namespaced claims, Keycloak client ids)', () => {
+  const claims = {
+    'https://example.com/roles': ['admin'],
+    realm_access: { roles: ['realm-user'] },
+    resource_access: { 'my.client': { roles: ['client-admin'] }, my: { client: { roles: ['wrong'] } } },
+    'a.b': 'exact',
+    a: { b: 'dotted' },
+  };
+
+  it('an exact top-level claim name wins over the dotted reading', () => {
+    expect(readRoles(claims, 'https://example.com/roles')).toEqual(['admin']);
+    expect(readClaimPath(claims, 'a.b')).toBe('exact');
+  });
+
+  it('a dotted path still walks nested claims', () => {
+    expect(readRoles(claims, 'realm_access.roles')).toEqual(['realm-user']);
+  });
+
+  it('an array path is unambiguous for names with dots', () => {
+    expect(readRoles(claims, ['resource_access', 'my.client', 'roles'])).toEqual(['client-admin']);
+    expect(readClaimPath(claims, ['a', 'b'])).toBe('dotted');
+  });
+
+  it('never reads through the prototype', () => {
+    expect(readClaimPath(claims, ['constructor', 'name'])).toBeUndefined();
+    expect(readClaimPath(claims, '__proto__')).toBeUndefined();
   });
 });

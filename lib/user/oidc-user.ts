@@ -29,18 +29,30 @@ export interface OidcUser {
   expiresAt?: number;
 }
 
-/** A claim by name or dotted path (`realm_access.roles`), through own properties of plain objects only. */
-export function readClaimPath(claims: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((node, key) => {
+/**
+ * Where a claim is: a name, a dotted path (`realm_access.roles`), or an array of names — the unambiguous form
+ * for names that contain dots (`['resource_access', 'my.client', 'roles']`).
+ */
+export type ClaimPath = string | readonly string[];
+
+/**
+ * A claim by {@link ClaimPath}, through own properties of plain objects only. A string that is exactly the
+ * name of a top-level claim wins over reading it as a dotted path, so namespaced claims such as Auth0's
+ * `https://example.com/roles` work as written.
+ */
+export function readClaimPath(claims: Record<string, unknown>, path: ClaimPath): unknown {
+  if (typeof path === 'string' && Object.hasOwn(claims, path)) return claims[path];
+  const keys = typeof path === 'string' ? path.split('.') : path;
+  return keys.reduce<unknown>((node, key) => {
     if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
     return Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined;
   }, claims);
 }
 
-/** Reads roles from claims: a dotted path (`realm_access.roles`) or a function; always a string array. */
+/** Reads roles from claims: a {@link ClaimPath} (`realm_access.roles`) or a function; always a string array. */
 export function readRoles(
   claims: Record<string, unknown>,
-  source: string | ((claims: Record<string, unknown>) => string[]) | undefined,
+  source: ClaimPath | ((claims: Record<string, unknown>) => string[]) | undefined,
 ): string[] {
   if (source === undefined) return [];
   let value: unknown;

@@ -27,6 +27,11 @@ export function readIdentity(claims: Record<string, unknown>, issuer: string, id
   return typeof connector === 'string' && CONNECTOR_ID.test(connector) ? `${connector}:${value}` : undefined;
 }
 
+/** The trusted issuer URL a token's `iss` stands for (`bearer.issuerAliases`), else the `iss` itself. */
+function canonicalIssuer(iss: string, options: ResolvedOidcOptions): string {
+  return options.bearer?.issuerAliases?.get(iss) ?? iss;
+}
+
 type BearerUserParts = Pick<OidcUser, 'claims' | 'accessTokenClaims' | 'scopes' | 'roles' | 'identity'>;
 
 /**
@@ -53,12 +58,12 @@ export function bearerUser(claims: Readonly<AccessTokenClaims>, options: Resolve
       parts.set(claims, { options, parts: shared });
     }
   }
-  return { sub: claims.sub, issuer: claims.iss, authMethod, ...(shared ?? userParts(claims, options, false)), expiresAt: claims.exp };
+  return { sub: claims.sub, issuer: canonicalIssuer(claims.iss, options), authMethod, ...(shared ?? userParts(claims, options, false)), expiresAt: claims.exp };
 }
 
 function userParts(claims: Readonly<AccessTokenClaims>, options: ResolvedOidcOptions, frozen: boolean): BearerUserParts {
   const all: Record<string, unknown> = { ...claims };
-  const identity = options.bearer ? readIdentity(all, claims.iss, options.bearer.identityClaims) : undefined;
+  const identity = options.bearer ? readIdentity(all, canonicalIssuer(claims.iss, options), options.bearer.identityClaims) : undefined;
   // RFC 9068 §2.2.3: `scope` (space-separated); some OPs use an `scp` array instead.
   const scopes = readScopes(claims.scope, claims.scp);
   const roles = readRoles(all, options.roles?.claim);

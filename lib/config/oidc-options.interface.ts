@@ -37,8 +37,11 @@ export interface OidcModuleOptions {
   clientAuthMethod?: ClientAuthMethod;
   /** Private JWK for `private_key_jwt`. */
   clientPrivateKey?: JWK;
-  /** The app's public URL; `redirect_uri` = baseUrl + route prefix + `/callback`. */
-  baseUrl: string;
+  /**
+   * The app's public URL; `redirect_uri` = baseUrl + route prefix + `/callback`. Required, except for a pure
+   * resource server (`routes: false` with `bearer`), where it is only needed for DPoP (the proofs' `htu`).
+   */
+  baseUrl?: string;
   /** @default 'openid profile email' */
   scope?: string;
   /** Extra authorization request parameters (`audience`, `resource`, `prompt`, `acr_values`, `max_age`, …). */

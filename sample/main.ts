@@ -122,13 +122,13 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const where = op
-    ? `dev OP at ${op.issuer} — sign in with any username`
-    : `OP ${env.OIDC_ISSUER}, client_id ${env.OIDC_CLIENT_ID}`;
+  // Exactly one URL to open: the app's baseUrl. Cookies are per host, so opening the listening address
+  // (127.0.0.1) instead of baseUrl (localhost) would lose the login transaction.
+  const who = op ? 'sign in with any username (the built-in development OP)' : `sign in at your OP (client_id ${env.OIDC_CLIENT_ID})`;
   console.log('');
   for (const note of notes) console.log(`Note: ${note}`);
-  console.log(`Sample app:  ${baseUrl}  (${where})`);
-  console.log(`Platform: ${platform}, listening on ${host.includes(':') ? `[${host}]` : host}:${port}. Press Ctrl+C to stop.`);
+  console.log(`Open ${baseUrl} and ${who}.`);
+  console.log(`(${platform}, port ${port}; press Ctrl+C to stop)`);
   console.log('');
 
   let stopping = false;

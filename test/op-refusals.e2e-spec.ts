@@ -37,3 +37,55 @@ describe.each(PLATFORMS)('the OP refuses the client (%s)', (platform) => {
     });
   });
 });
+
+describe.each(PLATFORMS)('a callback on another host than baseUrl (%s)', (platform) => {
+  let env: OpAndApp;
+  const logger = new CapturingLogger();
+
+  beforeAll(async () => {
+    env = await startOpAndApp(platform, {}, { logger });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('says "you opened http://localhost:<port> but baseUrl is http://127.0.0.1:<port>" (cookies are per host)', async () => {
+    const { request } = await import('node:http');
+    const port = env.t.port;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/auth/callback?state=abc&code=xyz', headers: { host: `localhost:${port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+    expect(logger.find('warn', `you opened http://localhost:${port} but baseUrl is http://127.0.0.1:${port}`)).toHaveLength(1);
+  });
+});
+
+describe.each(PLATFORMS)('the OP refusing the logout comes back with an error (%s)', (platform) => {
+  let env: OpAndApp;
+  const logger = new CapturingLogger();
+
+  beforeAll(async () => {
+    env = await startOpAndApp(platform, {}, { logger });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('logs the registered error code and names the exact post_logout_redirect_uri to register', async () => {
+    const res = await fetch(`${env.t.baseUrl}/auth/logout/callback?error=invalid_request&state=x`, { redirect: 'manual' });
+    expect(res.status).toBe(200);
+    expect(logger.find('warn', 'answered the logout with "invalid_request"', `"${env.t.baseUrl}"`, 'trailing slash')).toHaveLength(1);
+  });
+
+  it('never repeats an unregistered error text', async () => {
+    logger.clear();
+    await fetch(`${env.t.baseUrl}/auth/logout/callback?error=${encodeURIComponent('x\n[Nest] forged')}`, { redirect: 'manual' });
+    expect(logger.lines.join('\n')).not.toContain('forged');
+    expect(logger.find('warn', 'an unregistered error code')).toHaveLength(1);
+  });
+});

@@ -7,7 +7,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
-import { requestForm, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { requestForm, requestHeader, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
@@ -109,7 +109,7 @@ export class OidcLoginService {
     // LF-02, LF-03, LF-08: the transaction must be this browser's, unaltered and fresh — before any call to the OP.
     const tx = await this.transactions.take(req, res, state);
     if (!tx) {
-      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'No login in progress matches this callback (unknown, already used or from another browser); start the login again.');
+      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', `No login in progress matches this callback (unknown, already used or from another browser)${this.hostHint(req)}; start the login again.`);
     }
     if (this.now() - tx.createdAt > this.options.transactionTtl) {
       throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'The login took too long and has expired; start the login again.');
@@ -201,6 +201,17 @@ export class OidcLoginService {
         `The ID token was not issued during this login: its "iat" is ${tx.createdAt - claims.iat} s before the login started (clockTolerance ${tolerance} s) — a replayed ID token, or clocks out of sync.`,
       );
     }
+  }
+
+  /**
+   * The commonest cause of a lost login transaction in development: the browser started the login on another
+   * host than `baseUrl`'s (127.0.0.1 vs localhost), and cookies are per host. Says so, naming both.
+   */
+  private hostHint(req: PlatformRequest): string {
+    const host = requestHeader(req, 'host');
+    // Only a plausible host[:port] is repeated (it comes from the request).
+    if (!host || !/^[A-Za-z0-9.\-]{1,100}(:\d{1,5})?$|^\[[0-9a-fA-F:]{2,45}\](:\d{1,5})?$/.test(host) || host === this.options.baseUrl.host) return '';
+    return ` — you opened ${this.options.baseUrl.protocol}//${host} but baseUrl is ${this.options.baseUrl.origin}: cookies are per host, so open the app at its baseUrl`;
   }
 
   /** Query (GET) or form (POST, response_mode=form_post) parameters, each at most once and bounded. */

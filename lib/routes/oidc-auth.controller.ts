@@ -2,6 +2,7 @@ import { Controller, Delete, Get, HttpException, Logger, Patch, Post, Put, Req, 
 import { Inject } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { Public } from '../decorators/public.decorator.js';
+import { AUTHORIZATION_ERROR_CODES } from '../errors/classify-op-error.js';
 import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
 import { requestHeader, requestQuery, sendRedirect, sendResponse, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
 import { getOidcContext } from '../http/request-context.js';
@@ -95,6 +96,13 @@ export class OidcAuthController {
   @Public()
   @Get('logout/callback')
   async logoutCallback(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
+    // OIDC RP-Initiated Logout §3 / RFC 6749 §4.1.2.1: an OP that refuses the logout request (an unregistered
+    // post_logout_redirect_uri, say) and still comes back says why in `error`: log it (registered codes only).
+    const opError = requestQuery(req).get('error');
+    if (opError !== null) {
+      const code = AUTHORIZATION_ERROR_CODES.has(opError) ? `"${opError}"` : 'an unregistered error code';
+      this.logger.warn(`The OP answered the logout with ${code}; check that post_logout_redirect_uri "${this.options.logout.postLogoutRedirectUri}" is registered at the OP exactly (trailing slash included).`);
+    }
     const location = await this.logoutService.landing(req, res);
     if (location) {
       sendRedirect(res, location, 302, NO_STORE_HEADERS);

@@ -1,4 +1,5 @@
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { toClaims } from '../claims/claims.validation.js';
 import { IdTokenClaims } from '../claims/id-token-claims.js';
@@ -8,7 +9,8 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, requestHeader, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
-import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
+import type { ReplayCache } from '../cache/replay-cache.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import { readScopes } from '../user/oidc-user.js';
@@ -37,6 +39,7 @@ export class OidcLoginService {
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
     private readonly idTokens: IdTokenVerifier,
+    @Inject(OIDC_REPLAY_CACHE) private readonly replays: ReplayCache,
   ) {
     this.transactions = new LoginTransactions(options, sessions.crypto);
   }
@@ -114,6 +117,7 @@ export class OidcLoginService {
     if (this.now() - tx.createdAt > this.options.transactionTtl) {
       throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'The login took too long and has expired; start the login again.');
     }
+    await this.useStateOnce(tx);
 
     const config = await this.discovery.getConfiguration();
     const currentUrl = new URL(this.options.redirectUri);
@@ -200,6 +204,21 @@ export class OidcLoginService {
         'ERR_OIDC_INVALID_RESPONSE',
         `The ID token was not issued during this login: its "iat" is ${tx.createdAt - claims.iat} s before the login started (clockTolerance ${tolerance} s) — a replayed ID token, or clocks out of sync.`,
       );
+    }
+  }
+
+  /**
+   * RFC 9700 §4.5.3.1 / §2.1.1: a login transaction is good for one callback. Its cookie is cleared at the first,
+   * but a replay with the cookies from before it would redeem the code a second time — and the OP then revokes
+   * the whole grant, killing the first session's tokens. The used `state` (hashed) is recorded in the replay
+   * cache (shared through Redis) until the transaction would have expired; a replay is 400 and never reaches
+   * the OP.
+   */
+  private async useStateOnce(tx: LoginTransaction): Promise<void> {
+    const remaining = this.options.transactionTtl - (this.now() - tx.createdAt) + this.options.clockTolerance;
+    const key = `state:${createHash('sha256').update(tx.state).digest('base64url')}`;
+    if (!(await this.replays.recordOnce(key, Math.max(1, remaining)))) {
+      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'This login was already completed (a replayed callback); start the login again.');
     }
   }
 

@@ -22,7 +22,7 @@ export { AccessTokenVerifier, type AccessTokenVerifyOptions } from './bearer/acc
 export { MemoryReplayCache, type ReplayCache } from './cache/replay-cache.js';
 export type { SessionLock } from './cache/session-lock.js';
 export { MemorySessionStore, type MemorySessionStoreOptions } from './session/memory-session.store.js';
-export type { OidcSessionData, OidcSessionStore } from './session/session-store.interface.js';
+export type { OidcSessionData, OidcSessionFilter, OidcSessionStore } from './session/session-store.interface.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './session/redis-session.store.js';
 export { RedisReplayCache } from './cache/redis-replay-cache.js';
 export { RedisSessionLock, type RedisSessionLockOptions } from './cache/redis-session-lock.js';

@@ -219,6 +219,18 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
     expect(await meStatus(other)).toBe(200);
   });
 
+  it('sub-only back-channel logout ends only sessions that began at or before the token\'s iat (+ clockTolerance, §2.7)', async () => {
+    const sub = `user-${randomUUID()}`;
+    const session = await login(sub);
+    const now = Math.floor(Date.now() / 1000);
+    // Issued 2 minutes before this login began (delivered late): it names the sessions that existed then.
+    expectAccepted(await post(await logoutToken(hop, { sub, iat: now - 120, exp: now + 180 })));
+    expect(await meStatus(session)).toBe(200);
+    // Issued now: it ends the session.
+    expectAccepted(await post(await logoutToken(hop, { sub })));
+    expect(await meStatus(session)).toBe(401);
+  });
+
   // ---------------------------------------------------------------------------------------------
   it('LO-07 (d): aud is an array containing our client_id → BCL-OK, the session ends', async () => {
     const victim = await login();

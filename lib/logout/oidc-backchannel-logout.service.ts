@@ -59,7 +59,9 @@ export class OidcBackchannelLogoutService {
     // §2.7: by sid when the token has one (and sub must match when both are given), else every session of sub.
     let ended: number;
     try {
-      ended = await this.sessions.endSessions({ iss: claims.iss, sid: claims.sid, sub: claims.sub });
+      // §2.7: a sub-only token issued at `iat` ends the sessions that existed then, not one begun afterwards.
+      const createdBefore = claims.sid === undefined ? claims.iat + this.options.clockTolerance : undefined;
+      ended = await this.sessions.endSessions({ iss: claims.iss, sid: claims.sid, sub: claims.sub, createdBefore });
     } catch (err) {
       // The store could not end the sessions (→ 503): un-burn the jti so the OP's retry of this same
       // token is honoured instead of refused as a replay (§2.8: the OP may retry a failed delivery).

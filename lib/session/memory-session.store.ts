@@ -1,4 +1,4 @@
-import type { OidcSessionData, OidcSessionStore } from './session-store.interface.js';
+import type { OidcSessionData, OidcSessionFilter, OidcSessionStore } from './session-store.interface.js';
 
 /** Options of {@link MemorySessionStore}. */
 export interface MemorySessionStoreOptions {
@@ -79,7 +79,7 @@ export class MemorySessionStore implements OidcSessionStore {
     if (entry) this.remove(id, entry);
   }
 
-  async destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number> {
+  async destroyBy(filter: OidcSessionFilter): Promise<number> {
     let ids: Set<string> | undefined;
     if (filter.sid !== undefined) ids = this.bySid.get(`${filter.iss}\n${filter.sid}`);
     else if (filter.sub !== undefined) ids = this.bySub.get(`${filter.iss}\n${filter.sub}`);
@@ -90,6 +90,8 @@ export class MemorySessionStore implements OidcSessionStore {
       if (!entry) continue;
       // Both given: Back-Channel Logout §2.7 — the session must match both.
       if (filter.sid !== undefined && filter.sub !== undefined && entry.data.sub !== filter.sub) continue;
+      // §2.7: a session that began after the logout token was issued is not the one it names.
+      if (filter.createdBefore !== undefined && entry.data.createdAt !== undefined && entry.data.createdAt > filter.createdBefore) continue;
       this.remove(id, entry);
       count++;
     }

@@ -6,7 +6,7 @@ import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformRes
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { SessionCrypto } from './session-crypto.js';
 import type { SessionPayload } from './session-payload.js';
-import type { OidcSessionData, OidcSessionStore } from './session-store.interface.js';
+import type { OidcSessionData, OidcSessionFilter, OidcSessionStore } from './session-store.interface.js';
 
 /** A session read from the store and opened. */
 export interface LoadedSession {
@@ -175,7 +175,7 @@ export class OidcSessionService {
     const id = SessionCrypto.newId();
     const key = SessionCrypto.storeKey(id);
     const expiresAt = Math.min(now + this.options.session.rollingDuration, payload.absoluteExpiresAt);
-    const data: OidcSessionData = { iss, sub, expiresAt, payload: await this.crypto.seal(payload, key) };
+    const data: OidcSessionData = { iss, sub, createdAt: now, expiresAt, payload: await this.crypto.seal(payload, key) };
     if (sid) data.sid = sid;
     await this.storeCall(() => this.store.set(key, data, expiresAt - now));
 
@@ -231,7 +231,7 @@ export class OidcSessionService {
    * Ends every session of `iss` matching `sid`, or else `sub` (Back-Channel Logout §2.7), in whatever
    * store is configured — with a shared store, on every instance. Resolves to how many ended.
    */
-  async endSessions(filter: { iss: string; sid?: string; sub?: string }): Promise<number> {
+  async endSessions(filter: OidcSessionFilter): Promise<number> {
     if (filter.sid === undefined && filter.sub === undefined) {
       throw new TypeError('endSessions() needs `sid` or `sub`.');
     }

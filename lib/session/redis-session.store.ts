@@ -3,7 +3,7 @@ import { RedisReplayCache } from '../cache/redis-replay-cache.js';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import { RedisSessionLock } from '../cache/redis-session-lock.js';
 import type { SessionLock } from '../cache/session-lock.js';
-import type { OidcSessionData, OidcSessionStore } from './session-store.interface.js';
+import type { OidcSessionData, OidcSessionFilter, OidcSessionStore } from './session-store.interface.js';
 
 /** Options of {@link RedisSessionStore}. */
 export type RedisSessionStoreOptions = RedisConnectionOptions;
@@ -35,7 +35,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
 return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 
 /**
- * KEYS[1] a session, ARGV iss, field ('sid'|'sub'), value, '1' when sub must match too, sub.
+ * KEYS[1] a session, ARGV iss, field ('sid'|'sub'), value, '1' when sub must match too, sub, and createdBefore
+ * ('' for none: a session created later is kept, Back-Channel Logout §2.7).
  * Deletes the session only if it (still) matches — the record is the truth, the index a list of
  * candidates — and returns what it held (to unindex it), else 0.
  */
@@ -44,6 +45,7 @@ if not raw then return 0 end
 local ok, s = pcall(cjson.decode, raw)
 if not ok or type(s) ~= 'table' or s.iss ~= ARGV[1] or s[ARGV[2]] ~= ARGV[3] then return 0 end
 if ARGV[4] == '1' and s.sub ~= ARGV[5] then return 0 end
+if ARGV[6] ~= '' and type(s.createdAt) == 'number' and s.createdAt > tonumber(ARGV[6]) then return 0 end
 redis.call('DEL', KEYS[1])
 return raw`;
 
@@ -144,8 +146,8 @@ export class RedisSessionStore implements OidcSessionStore {
     if (previous) await this.unindex(id, previous);
   }
 
-  async destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number> {
-    const { iss, sid, sub } = filter;
+  async destroyBy(filter: OidcSessionFilter): Promise<number> {
+    const { iss, sid, sub, createdBefore } = filter;
     let field: 'sid' | 'sub';
     let value: string;
     if (sid !== undefined) [field, value] = ['sid', sid];
@@ -157,7 +159,7 @@ export class RedisSessionStore implements OidcSessionStore {
     const bothMustMatch = sid !== undefined && sub !== undefined ? '1' : '0';
     const ended = await Promise.all(
       ids.map(async (id) => {
-        const record = parseRecord(await this.redis.eval(DESTROY_IF_MATCH, this.sessionKey(id), iss, field, value, bothMustMatch, sub ?? ''));
+        const record = parseRecord(await this.redis.eval(DESTROY_IF_MATCH, this.sessionKey(id), iss, field, value, bothMustMatch, sub ?? '', createdBefore === undefined ? '' : String(createdBefore)));
         if (record) await this.unindex(id, record);
         return record !== undefined;
       }),
@@ -203,6 +205,7 @@ export class RedisSessionStore implements OidcSessionStore {
 function toRecord(data: OidcSessionData): OidcSessionData {
   const record: OidcSessionData = { iss: data.iss, sub: data.sub, expiresAt: data.expiresAt, payload: data.payload };
   if (data.sid !== undefined) record.sid = data.sid;
+  if (data.createdAt !== undefined) record.createdAt = data.createdAt;
   return record;
 }
 
@@ -215,10 +218,11 @@ function parseRecord(raw: unknown): OidcSessionData | undefined {
   } catch {
     return undefined;
   }
-  const { iss, sub, sid, expiresAt, payload } = value ?? {};
+  const { iss, sub, sid, expiresAt, payload, createdAt } = value ?? {};
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof expiresAt !== 'number' || typeof payload !== 'string') return undefined;
   if (sid !== undefined && typeof sid !== 'string') return undefined;
   const data: OidcSessionData = { iss, sub, expiresAt, payload };
   if (sid !== undefined) data.sid = sid;
+  if (typeof createdAt === 'number') data.createdAt = createdAt;
   return data;
 }

@@ -170,6 +170,16 @@ export function describeSessionStoreContract(
         await expect(store.get(key('other-iss'))).resolves.toBeDefined();
       });
 
+      it('by sub with createdBefore keeps the sessions that began later, ends the older and those without createdAt', async () => {
+        await store.set(key('old'), data({ sid: sid('old'), sub: sub('alice'), createdAt: 1_000 }), TTL);
+        await store.set(key('new'), data({ sid: sid('new'), sub: sub('alice'), createdAt: 2_000 }), TTL);
+        await store.set(key('legacy'), data({ sid: sid('legacy'), sub: sub('alice') }), TTL);
+        await expect(store.destroyBy({ iss: ISS, sub: sub('alice'), createdBefore: 1_500 })).resolves.toBe(2);
+        await expect(store.get(key('old'))).resolves.toBeUndefined();
+        await expect(store.get(key('legacy'))).resolves.toBeUndefined();
+        await expect(store.get(key('new'))).resolves.toMatchObject({ createdAt: 2_000 });
+      });
+
       it('with sid and sub requires both to match', async () => {
         await store.set(key('a'), data({ sid: sid('a'), sub: sub('alice') }), TTL);
         await expect(store.destroyBy({ iss: ISS, sid: sid('a'), sub: sub('mallory') })).resolves.toBe(0);

@@ -10,10 +10,24 @@ export interface OidcSessionData {
   iss: string;
   sub: string;
   sid?: string;
+  /**
+   * Epoch seconds when the session began (its login). Plain so that {@link OidcSessionStore.destroyBy} can
+   * spare sessions that began after a logout token was issued. Absent in records written before 0.2.
+   */
+  createdAt?: number;
   /** Epoch seconds: the sooner of the absolute and the rolling expiry. */
   expiresAt: number;
   /** Sealed by the module; opaque to stores. */
   payload: string;
+}
+
+/** What {@link OidcSessionStore.destroyBy} ends. */
+export interface OidcSessionFilter {
+  iss: string;
+  sid?: string;
+  sub?: string;
+  /** Keep sessions whose `createdAt` is after this (epoch seconds). */
+  createdBefore?: number;
 }
 
 /**
@@ -28,8 +42,14 @@ export interface OidcSessionStore {
   get(id: string): Promise<OidcSessionData | undefined>;
   set(id: string, data: OidcSessionData, ttlSeconds: number): Promise<void>;
   destroy(id: string): Promise<void>;
-  /** Ends every session of `iss` matching `sid` (when given) or else `sub`; resolves to how many ended. */
-  destroyBy(filter: { iss: string; sid?: string; sub?: string }): Promise<number>;
+  /**
+   * Ends every session of `iss` matching `sid` (when given) or else `sub`; resolves to how many ended. With
+   * `createdBefore` (epoch seconds), a session whose `createdAt` is later is kept: a `sub`-only back-channel
+   * logout issued at T ends the sessions that existed at T, not one the user started afterwards (Back-Channel
+   * Logout §2.7). A record without `createdAt` is ended. A store that ignores `createdBefore` ends too many
+   * sessions, never too few.
+   */
+  destroyBy(filter: OidcSessionFilter): Promise<number>;
   /**
    * Optional, recommended for every store: a compare-and-set. Writes `data` only when a live record is
    * stored under `id` and its `payload` is still `expectedPayload`; resolves to whether it wrote. The

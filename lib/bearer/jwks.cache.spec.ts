@@ -175,6 +175,32 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
       (e: unknown) => (e instanceof OidcError ? e.code : String(e)),
     );
 
+  it('loopback check drift: a jwks_uri on http://127.evil.example is a remote plain-HTTP URL — refused, never fetched', async () => {
+    const options = resolveOidcOptions({
+      issuer,
+      clientId: 'client-1',
+      clientSecret: 'client-secret',
+      baseUrl: 'https://app.example.com',
+      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
+      bearer: { audience: API, issuers: [issuer] },
+      http: { timeout: 2000 },
+    });
+    let fetched = false;
+    const discovery = {
+      getMetadata: async () => {
+        fetched = true;
+        return { issuer, jwks_uri: 'http://127.evil.example/jwks' };
+      },
+    } as unknown as OidcDiscoveryService;
+    const clock = new TestClock();
+    const jwks = new JwksCache(options, discovery, clock);
+    const err = await jwks.keysFor(issuer, 'ES256', k1.kid).then(() => undefined, (e: unknown) => e as OidcError);
+    expect(fetched).toBe(true);
+    expect(err?.code).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect((err?.cause as OidcError).message).toContain('non-https');
+    expect(hits.canary + hits.jwks).toBe(0);
+  });
+
   it('cold herd: 200 concurrent verifications cause exactly one discovery and one JWKS fetch', async () => {
     const { verifier, mint } = setup({ viaDiscovery: true });
     jwksDelayMs = 100;

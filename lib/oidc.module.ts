@@ -58,14 +58,14 @@ export class OidcModule extends OidcConfigurableModule {
 
   /** Registers the module with options from `useFactory`, `useClass` or `useExisting`. */
   static override forRootAsync(options: typeof OIDC_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return OidcModule.complete(super.forRootAsync(options), options);
+    return OidcModule.complete(super.forRootAsync(options), options, true);
   }
 
-  private static complete(definition: DynamicModule, extras: OidcModuleExtras): DynamicModule {
+  private static complete(definition: DynamicModule, extras: OidcModuleExtras, fromFactory = false): DynamicModule {
     const routes = extras.routes ?? { prefix: 'auth' };
     const providers: Provider[] = [
       ...(definition.providers ?? []),
-      { provide: OIDC_EXTRAS, useValue: Object.freeze({ isGlobal: extras.isGlobal ?? true, routes }) },
+      { provide: OIDC_EXTRAS, useValue: Object.freeze({ isGlobal: extras.isGlobal ?? true, routes, fromFactory }) },
       {
         provide: OIDC_OPTIONS,
         inject: [OIDC_MODULE_OPTIONS, OIDC_EXTRAS],

@@ -431,3 +431,26 @@ describe('resolveOidcOptions — issuerAliases and authorizedParties', () => {
     expectPath(invalid(b({ authorizedParties: [] })), 'bearer.authorizedParties');
   });
 });
+
+describe('resolveOidcOptions — options given in the wrong place, and misspellings', () => {
+  it.each(['routes', 'isGlobal'])('refuses %s returned from useFactory, saying where it goes', (extra) => {
+    const err = invalid({ ...base(), [extra]: extra === 'routes' ? false : true }, { fromFactory: true } as OidcModuleExtras);
+    expectPath(err, extra);
+    expect(err.message).toContain('forRootAsync({ useFactory');
+  });
+
+  it('takes routes and isGlobal in forRoot options (they are extras there)', () => {
+    expect(() => resolveOidcOptions({ ...base(), routes: { prefix: 'auth' }, isGlobal: true } as OidcModuleOptions)).not.toThrow();
+  });
+
+  it.each([
+    ['sesion', 'session'],
+    ['clockTolerence', 'clockTolerance'],
+    ['clientID', 'clientId'],
+    ['bearer.audiance', 'bearer.audience'],
+  ])('"%s" → did you mean `%s`?', (misspelt, meant) => {
+    const [head, tail] = misspelt.split('.');
+    const raw = tail ? { ...base(), [head!]: { audience: 'x', [tail]: 'y' } } : { ...base(), [head!]: 1 };
+    expect(invalid(raw).message).toContain(`Did you mean \`${meant}\`?`);
+  });
+});

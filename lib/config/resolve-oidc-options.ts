@@ -114,14 +114,50 @@ const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   http: ['timeout'],
 };
 
-function refuseUnknownOptions(raw: object): void {
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The known option a misspelt one most likely meant: same letters in another case, or at most 2 edits away. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = known.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: string | undefined;
+  let bestDistance = Math.min(2, Math.floor(key.length / 3));
+  for (const k of known) {
+    const d = distance(lower, k.toLowerCase());
+    if (d <= bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function refuseUnknownOptions(raw: object, extras: OidcModuleExtras | undefined): void {
+  // `routes` and `isGlobal` decide which controllers and providers exist before any factory runs: returned
+  // from useFactory they would be silently ignored.
+  if ((extras as { fromFactory?: boolean } | undefined)?.fromFactory) {
+    for (const extra of ['routes', 'isGlobal'] as const) {
+      if (Object.hasOwn(raw, extra)) {
+        fail(extra, 'is returned from useFactory, where it has no effect', `Pass it next to useFactory: OidcModule.forRootAsync({ useFactory, ${extra}: … }) — it is a synchronous extra.`);
+      }
+    }
+  }
   for (const [path, known] of Object.entries(KNOWN_OPTIONS)) {
     const value = path === '' ? raw : path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], raw);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
       const where = path ? `${path}.${key}` : key;
-      const close = known.find((k) => k.toLowerCase() === key.toLowerCase());
+      const close = closest(key, known);
       fail(where, 'is not an option of OidcModule', close ? `Did you mean \`${path ? `${path}.` : ''}${close}\`?` : `Remove it; the options are: ${known.join(', ')}.`);
     }
   }
@@ -256,7 +292,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (typeof raw !== 'object' || raw === null) {
     fail('(root)', 'must be an object', 'Pass the options object to OidcModule.forRoot() or return it from useFactory.');
   }
-  refuseUnknownOptions(raw);
+  refuseUnknownOptions(raw, extras);
   const allowInsecureRequests = optionalBoolean(raw.allowInsecureRequests, 'allowInsecureRequests', false);
 
   const issuerUrl = parseUrl(requireString(raw.issuer, 'issuer', 'Set it to your OpenID Provider URL, e.g. "https://login.example.com/realms/main".'), 'issuer');

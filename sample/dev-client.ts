@@ -20,8 +20,8 @@ export function devClient(baseUrl: string): ClientMetadata {
     client_name: 'nestjs-oidc sample',
     application_type: 'web',
     redirect_uris: [`${base}/auth/callback`],
-    // the module sends `logout.postLogoutRedirectUri`, which defaults to baseUrl as written
-    post_logout_redirect_uris: [base, `${base}/`],
+    // the module sends `logout.postLogoutRedirectUri`, which defaults to its landing route <baseUrl>/auth/logout/callback
+    post_logout_redirect_uris: [`${base}/auth/logout/callback`],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',

@@ -80,7 +80,12 @@ describe.each(PLATFORMS)('token lifecycle and logout (%s)', (platform) => {
     op.clearRequests();
     const res = await browser.post(`${local.baseUrl}/auth/logout`, { navigation: true });
     expect(res.status).toBe(302);
-    expect(res.location).toBe(`${local.baseUrl}/`);
+    // Local-only logout goes through the landing route too (state, Clear-Site-Data), then to a clean URL.
+    expect(res.location).toMatch(new RegExp(`^${local.baseUrl}/auth/logout/callback\\?state=[\\w-]+$`));
+    const landing = await browser.get(res.location!, { navigation: true });
+    expect(landing.status).toBe(302);
+    expect(landing.location).toBe(`${local.baseUrl}/`);
+    expect(landing.headers.get('clear-site-data')).toBe('"cache"');
     expect(op.count('/token/revocation', 'POST')).toBeGreaterThanOrEqual(1);
     expect((await browser.get(`${local.baseUrl}/auth/me`)).status).toBe(401);
   });

@@ -217,7 +217,8 @@ describe.each(MATRIX)('browser login against oidc-provider (%s, %s)', (platform,
     expect(endSession.origin + endSession.pathname).toBe(`${op.issuer}/session/end`);
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
     expect(endSession.searchParams.get('client_id')).toBe(TEST_CLIENT_ID);
-    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(t.baseUrl);
+    // The default post_logout_redirect_uri is the module's landing route (it flushes the browser's cache).
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${t.baseUrl}/auth/logout/callback`);
     expect(endSession.searchParams.get('state')).toBeTruthy();
     expect(res.location).not.toMatch(/access_token|refresh_token/);
     expect(res.setCookies.find((c) => c.name === 'oidc.session')?.maxAge).toBe(0);
@@ -229,6 +230,11 @@ describe.each(MATRIX)('browser login against oidc-provider (%s, %s)', (platform,
 
     const back = await confirmLogoutAtOp(browser, res.location!);
     expect(back && new URL(back).origin).toBe(t.baseUrl);
+    // The landing checks the logout's state, sends Clear-Site-Data: "cache" and ends on a clean URL.
+    const landing = await browser.get(back!, { navigation: true });
+    expect(landing.status).toBe(302);
+    expect(landing.location).toBe(`${t.baseUrl}/`);
+    expect(landing.headers.get('clear-site-data')).toBe('"cache"');
   });
 
   it('refuses a cross-site GET logout and keeps the session (LO-16)', async () => {

@@ -121,10 +121,10 @@ describe.each(PLATFORMS)('sample app (%s)', (platform) => {
     const target = new URL(logout.location!);
     if (target.origin === op.issuer) {
       expect(target.pathname).toBe(OP_PATHS.endSession);
-      expect(target.searchParams.get('post_logout_redirect_uri')).toBe(baseUrl);
+      expect(target.searchParams.get('post_logout_redirect_uri')).toBe(`${baseUrl}/auth/logout/callback`);
       expect(target.searchParams.get('client_id')).toBe(DEV_CLIENT_ID);
     } else {
-      expect(target.href).toBe(`${baseUrl}/`);
+      expect(target.origin + target.pathname).toBe(`${baseUrl}/auth/logout/callback`);
     }
 
     expect((await browser.get(`${baseUrl}/api/me`)).status).toBe(401);
@@ -136,10 +136,15 @@ describe.each(PLATFORMS)('sample app (%s)', (platform) => {
       const back = await confirmLogoutAtOp(browser, logout.location!);
       expect(back).toBeDefined();
       const backUrl = new URL(back!);
-      expect(backUrl.origin + backUrl.pathname).toMatch(new RegExp(`^${baseUrl}/?$`));
+      expect(backUrl.origin + backUrl.pathname).toBe(`${baseUrl}/auth/logout/callback`);
+      // The landing route flushes the browser's cache and ends on the home page, with a clean URL.
       const landing = await browser.get(back!, { navigation: true });
-      expect(landing.status).toBe(200);
-      expect(landing.body).toContain(LOGIN_LINK);
+      expect(landing.status).toBe(302);
+      expect(landing.headers.get('clear-site-data')).toBe('"cache"');
+      expect(landing.location).toBe(`${baseUrl}/`);
+      const home = await browser.get(landing.location!, { navigation: true });
+      expect(home.status).toBe(200);
+      expect(home.body).toContain(LOGIN_LINK);
     }
   });
 

@@ -65,6 +65,8 @@ export interface ResolvedOidcOptions {
   };
   readonly logout: {
     readonly postLogoutRedirectUri: string;
+    /** `postLogoutRedirectUri` is the module's own landing route (the default). */
+    readonly toLanding?: boolean;
     readonly idpLogout?: boolean;
     readonly revokeTokens?: boolean;
     readonly backchannel: boolean;
@@ -432,8 +434,11 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     };
   }
 
-  // The exact default: `baseUrl` as written (no slash added); register that very string at the OP.
-  const postLogoutRedirectUri = raw.logout?.postLogoutRedirectUri ?? raw.baseUrl ?? baseUrl.origin;
+  // The default is the module's own landing route, `<baseUrl><prefix>/logout/callback`: it checks the logout's
+  // `state`, sends `Clear-Site-Data: "cache"` (so Back cannot show a private page from the back/forward cache)
+  // and lands on a clean same-origin URL. Without mounted routes: `baseUrl` as written.
+  const landingUri = routePrefix === false ? undefined : redirectUri.replace(/\/callback$/, '/logout/callback');
+  const postLogoutRedirectUri = raw.logout?.postLogoutRedirectUri ?? landingUri ?? raw.baseUrl ?? baseUrl.origin;
   parseUrl(postLogoutRedirectUri, 'logout.postLogoutRedirectUri');
 
   let roles: ResolvedOidcOptions['roles'];
@@ -487,6 +492,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     bearer: bearer && Object.freeze(bearer),
     logout: Object.freeze({
       postLogoutRedirectUri,
+      toLanding: landingUri !== undefined && postLogoutRedirectUri === landingUri,
       idpLogout: raw.logout?.idpLogout,
       revokeTokens: raw.logout?.revokeTokens,
       backchannel: optionalBoolean(raw.logout?.backchannel, 'logout.backchannel', true),

@@ -68,7 +68,9 @@ export class OidcBackchannelLogoutService {
       await this.replays.forget?.(replayKey).catch(() => undefined);
       throw err;
     }
-    this.logger.log(`Back-channel logout ended ${ended} session(s).`);
+    // After an RP-initiated logout the OP's notification finds the session already ended: nothing to act on.
+    if (ended > 0) this.logger.log(`Back-channel logout ended ${ended} session(s).`);
+    else this.logger.debug('Back-channel logout: no session of this app matched (already ended here).');
     this.events.emit({ type: 'backchannel-logout', iss: claims.iss, sub: claims.sub, sid: claims.sid, sessionsEnded: ended });
     return ended;
   }

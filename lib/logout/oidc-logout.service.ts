@@ -40,8 +40,16 @@ export class OidcLogoutService {
    */
   async logout(req: PlatformRequest, res: PlatformResponse, returnTo?: unknown): Promise<string> {
     const session = await this.sessions.end(req, res);
-    const fallback = this.options.logout.postLogoutRedirectUri;
-    if (!session) return fallback;
+    const target = this.options.logout.postLogoutRedirectUri;
+    // Without a trip to the OP the browser still goes through the landing route when it is the target (its
+    // state, its Clear-Site-Data, a clean URL at the end).
+    const fallback = async (): Promise<string> => {
+      if (!this.options.logout.toLanding) return target;
+      const url = new URL(target);
+      url.searchParams.set('state', await this.remember(res, returnTo));
+      return url.href;
+    };
+    if (!session) return fallback();
     this.events.emit({ type: 'logout', iss: session.data.iss, sub: session.data.sub, sessionId: session.key });
 
     let config: client.Configuration;
@@ -50,27 +58,33 @@ export class OidcLogoutService {
     } catch {
       // The local session is gone; without metadata the OP's session is left, and we say so in the log.
       this.logger.warn('Logged out locally only: the OpenID Provider metadata is not available.');
-      return fallback;
+      return fallback();
     }
     await this.revoke(config, session.payload);
-    if (this.options.logout.idpLogout === false || !session.payload.idToken) return fallback;
-    if (!config.serverMetadata().end_session_endpoint) return fallback;
+    if (this.options.logout.idpLogout === false || !session.payload.idToken) return fallback();
+    if (!config.serverMetadata().end_session_endpoint) return fallback();
     // RP-Initiated Logout §2: id_token_hint, post_logout_redirect_uri (registered value only, LO-17) and
     // client_id; §3: a fresh state, remembered with the validated returnTo for the landing route.
+    const state = await this.remember(res, returnTo);
+    return client
+      .buildEndSessionUrl(config, {
+        id_token_hint: session.payload.idToken,
+        post_logout_redirect_uri: target,
+        client_id: this.options.clientId,
+        state,
+      })
+      .href;
+  }
+
+  /** A fresh logout `state`, sealed in a short-lived cookie with the validated returnTo for the landing route. */
+  private async remember(res: PlatformResponse, returnTo: unknown): Promise<string> {
     const state = client.randomState();
     const pending: PendingLogout = { state, returnTo: sanitizeReturnTo(returnTo), createdAt: Math.floor(Date.now() / 1000) };
     appendSetCookie(
       res,
       serializeCookie(this.logoutCookieName(), await this.sessions.crypto.seal(pending, LOGOUT_CONTEXT), this.logoutCookieAttributes(LOGOUT_TTL)),
     );
-    return client
-      .buildEndSessionUrl(config, {
-        id_token_hint: session.payload.idToken,
-        post_logout_redirect_uri: fallback,
-        client_id: this.options.clientId,
-        state,
-      })
-      .href;
+    return state;
   }
 
   /**

@@ -104,12 +104,16 @@ export class OidcAuthController {
       this.logger.warn(`The OP answered the logout with ${code}; check that post_logout_redirect_uri "${this.options.logout.postLogoutRedirectUri}" is registered at the OP exactly (trailing slash included).`);
     }
     const location = await this.logoutService.landing(req, res);
+    // Clear-Site-Data (W3C): Chromium keeps even `no-store` pages in its back/forward cache; flushing the cache
+    // on the page the browser lands on after logout keeps Back from showing the previous user's private page.
+    // (On the /auth/logout redirect itself it would come too early: the OP's pages are visited after it.)
+    const landed = { ...NO_STORE_HEADERS, 'clear-site-data': '"cache"' };
     if (location) {
-      sendRedirect(res, location, 302, NO_STORE_HEADERS);
+      sendRedirect(res, location, 302, landed);
       return;
     }
     sendResponse(res, 200, '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>Signed out</h1><p>You are signed out.</p></body></html>', {
-      ...NO_STORE_HEADERS,
+      ...landed,
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': "default-src 'none'",
     });

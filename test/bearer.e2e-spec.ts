@@ -210,7 +210,6 @@ describe.each(PLATFORMS)('Bearer and DPoP access tokens against oidc-provider (%
 });
 
 describe.each(['required', 'disabled'] as const)("bearer.dpop: '%s' (express)", (dpop) => {
-  let op: TestOp;
   let t: TestApp;
   let rp: RpConfiguration;
 
@@ -218,7 +217,7 @@ describe.each(['required', 'disabled'] as const)("bearer.dpop: '%s' (express)", 
 
   beforeAll(async () => {
     fixture = await startOpAndApp('express', { bearer: { audience: API_RESOURCE, dpop } });
-    ({ op, t, rp } = fixture);
+    ({ t, rp } = fixture);
   });
 
   afterAll(async () => {

@@ -12,7 +12,6 @@ import { sleep, startHostileApp } from './fixtures/hostile-login.js';
 import {
   DEFAULT_HOSTILE_CLIENT,
   useHostileOpAndCanary,
-  type Canary,
   type HostileOp,
   type SigningKey,
 } from './fixtures/hostile-op.fixture.js';
@@ -23,9 +22,8 @@ const COOLDOWN = 30;
 const MAX_AGE = 600;
 
 let hop: HostileOp;
-let canary: Canary;
 // SECURITY-CASES §0: any hit on the attacker's canary fails the test.
-useHostileOpAndCanary((h, c) => ([hop, canary] = [h, c]));
+useHostileOpAndCanary((h) => (hop = h));
 
 /** A fresh RS256 signing key with a new kid (what an OP publishes when it rotates). */
 async function newKey(label: string): Promise<SigningKey> {

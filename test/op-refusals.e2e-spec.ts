@@ -79,7 +79,7 @@ describe.each(PLATFORMS)('the OP refusing the logout comes back with an error (%
   it('logs the registered error code and names the exact post_logout_redirect_uri to register', async () => {
     const res = await fetch(`${env.t.baseUrl}/auth/logout/callback?error=invalid_request&state=x`, { redirect: 'manual' });
     expect(res.status).toBe(200);
-    expect(logger.find('warn', 'answered the logout with "invalid_request"', `"${env.t.baseUrl}"`, 'trailing slash')).toHaveLength(1);
+    expect(logger.find('warn', 'answered the logout with "invalid_request"', `"${env.t.baseUrl}/auth/logout/callback"`, 'trailing slash')).toHaveLength(1);
   });
 
   it('never repeats an unregistered error text', async () => {

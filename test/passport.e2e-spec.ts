@@ -14,7 +14,7 @@ import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
 import { Browser } from './fixtures/browser.js';
 import { loginThroughApp } from './fixtures/login.js';
-import { API_RESOURCE, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestOp } from './fixtures/op.fixture.js';
+import { API_RESOURCE, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './fixtures/op.fixture.js';
 
 /** passport's default instance (no bundled types; the one @nestjs/passport's AuthGuard uses). */
 interface PassportRegistry {
@@ -46,7 +46,6 @@ class PassportController {
 }
 
 describe.each(PLATFORMS)('Passport strategies oidc and oidc-bearer with @nestjs/passport AuthGuard (%s)', (platform) => {
-  let op: TestOp;
   let t: TestApp;
   let rp: RpConfiguration;
   let accessToken: string;
@@ -55,7 +54,7 @@ describe.each(PLATFORMS)('Passport strategies oidc and oidc-bearer with @nestjs/
 
   beforeAll(async () => {
     fixture = await startOpAndApp(platform, { bearer: { audience: API_RESOURCE } }, { controllers: [PassportController] });
-    ({ op, t, rp } = fixture);
+    ({ t, rp } = fixture);
     accessToken = (await clientCredentialsGrant(rp, { resource: API_RESOURCE, scope: 'api:read' })).access_token;
   });
 

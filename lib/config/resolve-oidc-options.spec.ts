@@ -95,9 +95,13 @@ describe('resolveOidcOptions — defaults', () => {
     );
   });
 
-  it('defaults postLogoutRedirectUri to the baseUrl string', () => {
-    expect(resolved.logout.postLogoutRedirectUri).toBe('https://app.example.com');
+  it('defaults postLogoutRedirectUri to the module\'s landing route (Clear-Site-Data), or baseUrl as written without routes', () => {
+    expect(resolved.logout.postLogoutRedirectUri).toBe('https://app.example.com/auth/logout/callback');
     expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api' })).logout.postLogoutRedirectUri).toBe(
+      'https://app.example.com/api/auth/logout/callback',
+    );
+    expect(resolveOidcOptions(base(), { routes: { prefix: 'oidc' } }).logout.postLogoutRedirectUri).toBe('https://app.example.com/oidc/logout/callback');
+    expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api' }), { routes: false }).logout.postLogoutRedirectUri).toBe(
       'https://app.example.com/api',
     );
   });

@@ -11,14 +11,10 @@
  * Without one the suite is left out of the run, and the run says so — except under CI=true, where it fails.
  */
 import { existsSync } from 'node:fs';
-import type { INestApplication } from '@nestjs/common';
 import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
-import { createSampleModule } from '../sample/app.module.js';
-import { createSampleApp } from '../sample/create-app.js';
-import { DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_SESSION_SECRET, devClient } from '../sample/dev-client.js';
 import { PLATFORMS } from './fixtures/app.fixture.js';
-import { startTestOp, type TestOp } from './fixtures/op.fixture.js';
-import { getFreePort } from './fixtures/ports.js';
+import type { TestOp } from './fixtures/op.fixture.js';
+import { useSampleWithOp } from './fixtures/sample-app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** A navigation on a loaded machine can be slow; this bounds a hang, it is not a speed assertion. */
@@ -41,24 +37,11 @@ afterAll(async () => {
 });
 
 describe.each(PLATFORMS)('in a real browser: the sample (%s)', (platform) => {
+  const sample = useSampleWithOp(platform);
   let op: TestOp;
-  let app: INestApplication;
   let baseUrl: string;
-
-  beforeAll(async () => {
-    const port = await getFreePort();
-    baseUrl = `http://localhost:${port}`;
-    op = await startTestOp({ clients: [devClient(baseUrl)] });
-    app = await createSampleApp(
-      createSampleModule({ issuer: op.issuer, clientId: DEV_CLIENT_ID, clientSecret: DEV_CLIENT_SECRET, baseUrl, sessionSecret: DEV_SESSION_SECRET }),
-      platform,
-      { logger: false },
-    );
-    await app.listen(port, '127.0.0.1');
-  });
-  afterAll(async () => {
-    await app?.close();
-    await op?.close();
+  beforeAll(() => {
+    ({ op, baseUrl } = sample);
   });
 
   async function logIn(page: Page, username: string): Promise<void> {

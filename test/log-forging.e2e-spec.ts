@@ -3,31 +3,23 @@
  * send the callback whatever `error` they like: that text must never start a line of its own in the app's log,
  * never land there whole, and never appear on the error page — only a registered OAuth error code does.
  */
-import { CapturingLogger } from './fixtures/capturing-logger.js';
 import { PLATFORMS } from './fixtures/app.fixture.js';
-import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
+import { useOpAndApp } from './fixtures/op-app.fixture.js';
 
 const FORGED_LINE = '[Nest] 4242  - 12/05/2026, 1:00:00 AM     LOG [OidcLogin] Login of subject admin completed.';
 
 describe.each(PLATFORMS)('log forging through the callback (%s)', (platform) => {
-  let env: OpAndApp;
-  const logger = new CapturingLogger();
-
-  beforeAll(async () => {
-    env = await startOpAndApp(platform, {}, { logger });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const suite = useOpAndApp(platform);
+  const { logger } = suite;
   beforeEach(() => logger.clear());
 
   /** The attacker's own login: a real transaction cookie and its state, then a callback of their making. */
   async function forgedCallback(error: string): Promise<{ status: number; body: string }> {
-    const start = await fetch(`${env.t.baseUrl}/auth/login`, { redirect: 'manual' });
+    const start = await fetch(`${suite.env.t.baseUrl}/auth/login`, { redirect: 'manual' });
     const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
     const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const query = new URLSearchParams({ state, iss: env.op.issuer, error, error_description: `${'x'.repeat(3000)}\n${FORGED_LINE}` });
-    const res = await fetch(`${env.t.baseUrl}/auth/callback?${query}`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+    const query = new URLSearchParams({ state, iss: suite.env.op.issuer, error, error_description: `${'x'.repeat(3000)}\n${FORGED_LINE}` });
+    const res = await fetch(`${suite.env.t.baseUrl}/auth/callback?${query}`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
     return { status: res.status, body: await res.text() };
   }
 

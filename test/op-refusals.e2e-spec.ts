@@ -4,31 +4,23 @@
  * 401 and a log line naming the call, the HTTP status and the OP's `error` code — never "could not be reached".
  */
 import { Browser } from './fixtures/browser.js';
-import { CapturingLogger } from './fixtures/capturing-logger.js';
 import { PLATFORMS } from './fixtures/app.fixture.js';
 import { loginThroughApp } from './fixtures/login.js';
-import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
+import { useOpAndApp } from './fixtures/op-app.fixture.js';
 
 const WRONG_SECRET = 'not-the-secret-registered-at-the-op-0123456789';
 
 describe.each(PLATFORMS)('the OP refuses the client (%s)', (platform) => {
   describe.each(['client_secret_basic', 'client_secret_post'] as const)('%s with a wrong secret', (clientAuthMethod) => {
-    let env: OpAndApp;
-    const logger = new CapturingLogger();
-
-    beforeAll(async () => {
-      env = await startOpAndApp(platform, { clientSecret: WRONG_SECRET, clientAuthMethod }, { logger });
-    });
-    afterAll(async () => {
-      await env?.close();
-    });
+    const suite = useOpAndApp(platform, { clientSecret: WRONG_SECRET, clientAuthMethod });
+    const { logger } = suite;
 
     it('the callback answers 401 and the log names the grant, HTTP 401 and invalid_client', async () => {
       const browser = new Browser();
-      const res = await loginThroughApp(browser, env.t.baseUrl, 'alice');
+      const res = await loginThroughApp(browser, suite.env.t.baseUrl, 'alice');
       expect(res.status).toBe(401);
       expect(res.headers.get('cache-control')).toContain('no-store');
-      expect(browser.cookie(env.t.baseUrl, 'oidc.session')).toBeUndefined();
+      expect(browser.cookie(suite.env.t.baseUrl, 'oidc.session')).toBeUndefined();
       const lines = logger.find('warn', 'the authorization code grant', 'HTTP 401', 'invalid_client');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain('check clientId, clientSecret and clientAuthMethod');
@@ -39,19 +31,12 @@ describe.each(PLATFORMS)('the OP refuses the client (%s)', (platform) => {
 });
 
 describe.each(PLATFORMS)('a callback on another host than baseUrl (%s)', (platform) => {
-  let env: OpAndApp;
-  const logger = new CapturingLogger();
-
-  beforeAll(async () => {
-    env = await startOpAndApp(platform, {}, { logger });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const suite = useOpAndApp(platform);
+  const { logger } = suite;
 
   it('says "you opened http://localhost:<port> but baseUrl is http://127.0.0.1:<port>" (cookies are per host)', async () => {
     const { request } = await import('node:http');
-    const port = env.t.port;
+    const port = suite.env.t.port;
     const status = await new Promise<number>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/auth/callback?state=abc&code=xyz', headers: { host: `localhost:${port}` } }, (res) => {
         res.resume();
@@ -66,25 +51,18 @@ describe.each(PLATFORMS)('a callback on another host than baseUrl (%s)', (platfo
 });
 
 describe.each(PLATFORMS)('the OP refusing the logout comes back with an error (%s)', (platform) => {
-  let env: OpAndApp;
-  const logger = new CapturingLogger();
-
-  beforeAll(async () => {
-    env = await startOpAndApp(platform, {}, { logger });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const suite = useOpAndApp(platform);
+  const { logger } = suite;
 
   it('logs the registered error code and names the exact post_logout_redirect_uri to register', async () => {
-    const res = await fetch(`${env.t.baseUrl}/auth/logout/callback?error=invalid_request&state=x`, { redirect: 'manual' });
+    const res = await fetch(`${suite.env.t.baseUrl}/auth/logout/callback?error=invalid_request&state=x`, { redirect: 'manual' });
     expect(res.status).toBe(200);
-    expect(logger.find('warn', 'answered the logout with "invalid_request"', `"${env.t.baseUrl}/auth/logout/callback"`, 'trailing slash')).toHaveLength(1);
+    expect(logger.find('warn', 'answered the logout with "invalid_request"', `"${suite.env.t.baseUrl}/auth/logout/callback"`, 'trailing slash')).toHaveLength(1);
   });
 
   it('never repeats an unregistered error text', async () => {
     logger.clear();
-    await fetch(`${env.t.baseUrl}/auth/logout/callback?error=${encodeURIComponent('x\n[Nest] forged')}`, { redirect: 'manual' });
+    await fetch(`${suite.env.t.baseUrl}/auth/logout/callback?error=${encodeURIComponent('x\n[Nest] forged')}`, { redirect: 'manual' });
     expect(logger.lines.join('\n')).not.toContain('forged');
     expect(logger.find('warn', 'an unregistered error code')).toHaveLength(1);
   });

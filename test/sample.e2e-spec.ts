@@ -1,14 +1,11 @@
-import type { INestApplication } from '@nestjs/common';
-import { createSampleModule } from '../sample/app.module.js';
-import { createSampleApp } from '../sample/create-app.js';
-import { DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_SESSION_SECRET, devClient } from '../sample/dev-client.js';
+import { DEV_CLIENT_ID } from '../sample/dev-client.js';
 import { escapeHtml, page } from '../sample/html.js';
 import { claimsTable } from '../sample/profile.controller.js';
 import { Browser } from './fixtures/browser.js';
 import { PLATFORMS } from './fixtures/app.fixture.js';
 import { confirmLogoutAtOp, loginThroughApp } from './fixtures/login.js';
-import { OP_PATHS, startTestOp, type TestOp } from './fixtures/op.fixture.js';
-import { getFreePort } from './fixtures/ports.js';
+import { OP_PATHS, type TestOp } from './fixtures/op.fixture.js';
+import { useSampleWithOp } from './fixtures/sample-app.js';
 
 const LOGIN_LINK = 'href="/auth/login?returnTo=/profile"';
 const LOGOUT_FORM = /<form[^>]*method="post"[^>]*action="\/auth\/logout"/;
@@ -40,25 +37,11 @@ describe('sample HTML helpers', () => {
 });
 
 describe.each(PLATFORMS)('sample app (%s)', (platform) => {
+  const sample = useSampleWithOp(platform);
   let op: TestOp;
-  let app: INestApplication;
   let baseUrl: string;
-
-  beforeAll(async () => {
-    const port = await getFreePort();
-    // as `npm run sample` does: a person opens http://localhost:<port>; the dev OP is on 127.0.0.1
-    baseUrl = `http://localhost:${port}`;
-    op = await startTestOp({ clients: [devClient(baseUrl)] });
-    app = await createSampleApp(
-      createSampleModule({ issuer: op.issuer, clientId: DEV_CLIENT_ID, clientSecret: DEV_CLIENT_SECRET, baseUrl, sessionSecret: DEV_SESSION_SECRET }),
-      platform,
-      { logger: false },
-    );
-    await app.listen(port, '127.0.0.1');
-  });
-  afterAll(async () => {
-    await app?.close();
-    await op?.close();
+  beforeAll(() => {
+    ({ op, baseUrl } = sample);
   });
 
   it('shows a login link on the home page when anonymous', async () => {

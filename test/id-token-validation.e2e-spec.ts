@@ -10,6 +10,7 @@ import { Browser } from './fixtures/browser.js';
 import { CapturingLogger } from './fixtures/capturing-logger.js';
 import { startHostileOp, type HostileOp, type SigningKey } from './fixtures/hostile-op.fixture.js';
 import { fullLogin, startHostileApp } from './fixtures/hostile-login.js';
+import { logoutToken, postBackchannelLogout } from './fixtures/logout-token.js';
 
 const API = 'https://api.example.com';
 
@@ -93,6 +94,15 @@ describe.each(PLATFORMS)('ID token validation (%s)', (platform) => {
     const [line] = logger.find('warn', 'callback failed', '"iat"', 's in the future', 'clockTolerance is 60 s', 'are the clocks');
     expect(line).toBeDefined();
     expect(line).toMatch(/61[0-4] s in the future/);
+  });
+
+  it('a refused logout token is logged at debug with its iss, aud, alg, kid and typ (never the token)', async () => {
+    const token = await logoutToken(hop, { sub: 'alice', aud: 'another-client' });
+    const res = await postBackchannelLogout(t.baseUrl, { logout_token: token });
+    expect(res.status).toBe(400);
+    const [line] = logger.find('debug', 'Logout token refused', `iss "${hop.issuer}"`, 'aud "another-client"', 'alg "RS256"', `kid "${hop.keys.rs256.kid}"`, 'typ "logout+jwt"');
+    expect(line).toBeDefined();
+    expect(line).not.toContain(token.split('.')[1]!.slice(0, 30));
   });
 
   it('a wrong audience: the log names the aud found and the client id expected', async () => {

@@ -1,8 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { JwksCache } from '../bearer/jwks.cache.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
+import type { LogoutTokenClaims } from '../claims/logout-token-claims.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, type PlatformRequest } from '../http/http-adapter.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
@@ -43,14 +46,20 @@ export class OidcBackchannelLogoutService {
       throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Expected exactly one logout_token parameter.');
     }
     const now = Math.floor(this.clock.now() / 1000);
-    const claims = await verifyLogoutToken(tokens[0], {
-      issuer: this.discovery.issuer,
-      clientId: this.options.clientId,
-      algorithm: await this.discovery.getIdTokenAlgorithm(),
-      clockTolerance: this.options.clockTolerance,
-      now,
-      keyFor: (alg, kid) => this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
-    });
+    let claims: LogoutTokenClaims;
+    try {
+      claims = await verifyLogoutToken(tokens[0], {
+        issuer: this.discovery.issuer,
+        clientId: this.options.clientId,
+        algorithm: await this.discovery.getIdTokenAlgorithm(),
+        clockTolerance: this.options.clockTolerance,
+        now,
+        keyFor: (alg, kid) => this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
+      });
+    } catch (err) {
+      if (Logger.isLevelEnabled('debug')) this.logger.debug(`Logout token refused: ${(err as Error).message} Token: ${describeJwt(tokens[0])}.`);
+      throw err;
+    }
     // §2.6 step 8: a jti is good once, for as long as the token could be valid.
     const replayKey = `logout:${claims.iss}:${claims.jti}`;
     const fresh = await this.replays.recordOnce(replayKey, claims.exp - now + this.options.clockTolerance);
@@ -87,5 +96,17 @@ export class OidcBackchannelLogoutService {
     const ended = await this.sessions.endSessions({ iss, sid });
     this.events.emit({ type: 'frontchannel-logout', iss, sid, sessionsEnded: ended });
     return ended;
+  }
+}
+
+/** The non-secret facts of a compact JWT for a log line: iss, aud, alg, kid, typ (never the token itself). */
+function describeJwt(token: string): string {
+  const show = (v: unknown): string => logText(typeof v === 'string' ? `"${v}"` : JSON.stringify(v ?? null), 120);
+  try {
+    const header = decodeProtectedHeader(token);
+    const payload = decodeJwt(token);
+    return `iss ${show(payload.iss)}, aud ${show(payload.aud)}, alg ${show(header.alg)}, kid ${show(header.kid)}, typ ${show(header.typ)}`;
+  } catch {
+    return 'not a decodable JWT';
   }
 }

@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { OidcModule, type OidcModuleOptions } from '../lib/index.js';
-import { HomeController } from './home.controller.js';
+import { HomeController, RoutesController } from './home.controller.js';
+import { SAMPLE_API_AUDIENCE } from './dev-client.js';
 import { ProfileController } from './profile.controller.js';
 
 /**
@@ -14,6 +15,7 @@ import { ProfileController } from './profile.controller.js';
  * | `OIDC_CLIENT_SECRET` | its secret (leave unset for a public client)                    |
  * | `BASE_URL`           | this app's public URL; default `http://localhost:<PORT or 3000>` |
  * | `SESSION_SECRET`     | ≥ 32 random characters that seal the session                    |
+ * | `API_AUDIENCE`       | the `aud` Bearer tokens for `/api/me` must carry; default the dev OP's API |
  *
  * (`npm run sample` without `OIDC_ISSUER` starts a development OP and fills these in — see main.ts.)
  */
@@ -27,11 +29,13 @@ function oidcModuleFromConfig(): DynamicModule {
       clientSecret: config.get('OIDC_CLIENT_SECRET') || undefined,
       baseUrl: config.get('BASE_URL') || `http://localhost:${config.get('PORT') || 3000}`,
       session: { secret: config.getOrThrow('SESSION_SECRET') },
+      // `/api/me` also takes Bearer tokens issued for this API (the profile page shows how to get one).
+      bearer: { audience: config.get('API_AUDIENCE') || SAMPLE_API_AUDIENCE },
     }),
   });
 }
 
-const controllers = [HomeController, ProfileController];
+const controllers = [HomeController, ProfileController, RoutesController];
 
 /** The sample application: a public home page, a guarded profile page and a guarded JSON route. */
 @Module({

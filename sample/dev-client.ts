@@ -4,6 +4,8 @@ import type { ClientMetadata } from 'oidc-provider';
 export const DEV_CLIENT_ID = 'sample-app';
 /** Its client secret: fixed, public, and only good for the development OP. */
 export const DEV_CLIENT_SECRET = 'sample-app-dev-client-secret-not-a-secret';
+/** The API whose access tokens `/api/me` accepts as Bearer tokens: the development OP's resource server. */
+export const SAMPLE_API_AUDIENCE = 'https://api.example.test';
 /** The session secret `npm run sample` uses when SESSION_SECRET is unset. Development only. */
 export const DEV_SESSION_SECRET = 'sample-dev-session-secret-never-use-in-production';
 
@@ -22,7 +24,8 @@ export function devClient(baseUrl: string): ClientMetadata {
     redirect_uris: [`${base}/auth/callback`],
     // the module sends `logout.postLogoutRedirectUri`, which defaults to its landing route <baseUrl>/auth/logout/callback
     post_logout_redirect_uris: [`${base}/auth/logout/callback`],
-    grant_types: ['authorization_code', 'refresh_token'],
+    // client_credentials: the profile page's "token for the API" button (a JWT for SAMPLE_API_AUDIENCE)
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
     backchannel_logout_uri: `${base}/auth/backchannel-logout`,

@@ -1,5 +1,7 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
-import { CurrentUser, OidcGuard, type OidcUser } from '../lib/index.js';
+import { ConfigService } from '@nestjs/config';
+import { CurrentUser, OidcGuard, OidcTokenService, type OidcUser } from '../lib/index.js';
+import { SAMPLE_API_AUDIENCE } from './dev-client.js';
 import { claimText, displayName, escapeHtml, HtmlPage, logoutForm, page } from './html.js';
 
 /** Claims that are epoch seconds (OIDC Core §2, §5.1); shown with a readable date as well. */
@@ -29,6 +31,17 @@ export function claimsTable(claims: Record<string, unknown>): string {
 @Controller()
 @UseGuards(OidcGuard)
 export class ProfileController {
+  private readonly audience: string;
+  private readonly baseUrl: string;
+
+  constructor(
+    private readonly tokens: OidcTokenService,
+    config: ConfigService,
+  ) {
+    this.audience = config.get('API_AUDIENCE') || SAMPLE_API_AUDIENCE;
+    this.baseUrl = (config.get('BASE_URL') || `http://localhost:${config.get('PORT') || 3000}`).replace(/\/+$/, '');
+  }
+
   /** `GET /profile`: the user's claims (ID token + userinfo, merged) as an HTML page. */
   @Get('profile')
   @HtmlPage()
@@ -41,8 +54,30 @@ export class ProfileController {
 <h2>Claims</h2>
 ${claimsTable(user.claims)}
 <p>Granted scopes: <code>${escapeHtml(user.scopes.join(' ') || '(none)')}</code></p>
-<nav><a href="/">Home</a> <a href="/api/me">/api/me (JSON)</a> <a href="/auth/me">/auth/me (built-in)</a> ${logoutForm()}</nav>`,
+<p><a class="button secondary" href="/profile/api-token">Get an access token for the API</a> — then call <code>/api/me</code> with <code>curl</code>.</p>
+<nav><a href="/">Home</a> <a href="/api/me">/api/me (JSON)</a> <a href="/auth/me">/auth/me (built-in)</a> <a href="/routes">Routes</a> ${logoutForm()}</nav>`,
     );
+  }
+
+  /**
+   * `GET /profile/api-token`: an access token for the API (`/api/me` accepts it as a Bearer token) and the
+   * curl line that uses it. The app asks the OP with its own client credentials (RFC 6749 §4.4): a token for
+   * the API, not one of the user's — for trying the Bearer path from a terminal.
+   */
+  @Get('profile/api-token')
+  @HtmlPage()
+  async apiToken(): Promise<string> {
+    let body: string;
+    try {
+      const { accessToken } = await this.tokens.clientCredentials({ resource: this.audience });
+      const curl = `curl -H "Authorization: Bearer ${accessToken}" ${this.baseUrl}/api/me`;
+      body = `<p>A Bearer token for <code>${escapeHtml(this.audience)}</code>, valid for an hour. Copy this into a terminal:</p>
+<pre id="curl">${escapeHtml(curl)}</pre>
+<p class="muted">The answer is the token's user (the app's own client) with <code>"authMethod": "bearer"</code>.</p>`;
+    } catch (err) {
+      body = `<p>The OP would not issue a token for the API (${escapeHtml((err as Error).message)}).</p>`;
+    }
+    return page('An access token for the API', `<h1>An access token for the API</h1>\n${body}\n<nav><a href="/profile">Back to your profile</a></nav>`);
   }
 
   /** `GET /api/me`: the same user as JSON (no tokens). */

@@ -131,6 +131,29 @@ describe.each(PLATFORMS)('sample app (%s)', (platform) => {
     }
   });
 
+  it('the showcase: a token for the API with a copy-paste curl line that /api/me accepts as Bearer, and a routes page', async () => {
+    const browser = new Browser();
+    expect((await loginThroughApp(browser, baseUrl, 'dana', { returnTo: '/profile' })).status).toBe(302);
+    const profile = await browser.get(`${baseUrl}/profile`, { navigation: true });
+    expect(profile.body).toContain('href="/profile/api-token"');
+
+    const tokenPage = await browser.get(`${baseUrl}/profile/api-token`, { navigation: true });
+    expect(tokenPage.status).toBe(200);
+    const curl = /curl -H &quot;Authorization: Bearer ([\w.-]+)&quot; (\S+)<\/pre>/.exec(tokenPage.body);
+    expect(curl).not.toBeNull();
+    expect(curl![2]).toBe(`${baseUrl}/api/me`);
+    // What the curl line does: /api/me answers the token's user, authenticated by bearer.
+    const api = await fetch(curl![2]!, { headers: { authorization: `Bearer ${curl![1]}` } });
+    expect(api.status).toBe(200);
+    expect(await api.json()).toMatchObject({ sub: DEV_CLIENT_ID, authMethod: 'bearer' });
+
+    const routes = await new Browser().get(`${baseUrl}/routes`, { navigation: true });
+    expect(routes.status).toBe(200);
+    for (const route of ['/auth/login', '/auth/callback', '/auth/logout/callback', '/auth/backchannel-logout', '/auth/me', '/api/me']) {
+      expect(routes.body).toContain(route);
+    }
+  });
+
   it('escapes claim values on the profile and home pages (a username with <script>)', async () => {
     const browser = new Browser();
     const evil = `<script>alert("x")</script>`;

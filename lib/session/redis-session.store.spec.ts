@@ -189,12 +189,14 @@ describe('RedisSessionStore — on Redis', () => {
     it('a holder slower than its lease keeps the lock: it renews it while it runs', async () => {
       const second = await connectRedis();
       try {
-        const a = new RedisSessionLock({ client, prefix, leaseMs: 100 });
-        const b = new RedisSessionLock({ client: second, prefix, leaseMs: 100, pollMs: 10 });
+        // A lease of 1 s renewed every ~333 ms: an event loop starved for over half a second on a loaded
+        // machine is needed before a live holder loses it (with 100 ms leases, a busy CI machine did).
+        const a = new RedisSessionLock({ client, prefix, leaseMs: 1_000 });
+        const b = new RedisSessionLock({ client: second, prefix, leaseMs: 1_000, pollMs: 10 });
         const order: string[] = [];
         const slow = a.run('refresh:k', async () => {
           order.push('a:start');
-          await sleep(450); // 4.5 leases
+          await sleep(2_600); // 2.6 leases: without renewals the lease would have run out twice
           order.push('a:end');
         });
         await sleep(20);

@@ -229,7 +229,10 @@ export class AccessTokenVerifier {
       facts.push(JWS_COMPACT.test(token) ? 'not decodable' : 'not a JWT');
     }
     const bearer = this.options.bearer;
-    const issuers = Array.isArray(bearer?.issuers) ? bearer.issuers : ['(resolved per request)'];
+    const issuers =
+      bearer?.issuersFromDiscovery && this.discovery?.discoveredIssuers
+        ? this.discovery.discoveredIssuers
+        : Array.isArray(bearer?.issuers) ? bearer.issuers : ['(resolved per request)'];
     const expected = `expected iss one of ${show(issuers)}, aud one of ${show(bearer?.audience)}${bearer?.authorizedParties ? `, azp one of ${show(bearer.authorizedParties)}` : ''}`;
     return `Access token refused (${err.code}): ${err.message} Token: ${facts.join(', ')}; ${expected}.`;
   }

@@ -5,7 +5,7 @@
  */
 import { PLATFORMS, startTestApp } from './fixtures/app.fixture.js';
 import { Browser } from './fixtures/browser.js';
-import { loginThroughApp } from './fixtures/login.js';
+import { confirmLogoutAtOp, loginThroughApp } from './fixtures/login.js';
 import { startTestOp, webClient, type TestOp } from './fixtures/op.fixture.js';
 import { getFreePort } from './fixtures/ports.js';
 
@@ -28,7 +28,7 @@ describe.each(PLATFORMS)('HS-signed ID tokens (%s)', (platform) => {
       await op?.close();
     });
 
-    it(`logs in with idTokenSigningAlg: '${alg}' (verified with the client secret)`, async () => {
+    it(`logs in with idTokenSigningAlg: '${alg}' (verified with the client secret), and a back-channel logout signed so ends the session`, async () => {
       const t = await startTestApp({
         platform,
         port,
@@ -40,6 +40,9 @@ describe.each(PLATFORMS)('HS-signed ID tokens (%s)', (platform) => {
         expect(res.status).toBe(302);
         const me = await browser.get(`${t.baseUrl}/auth/me`);
         expect(JSON.parse(me.body)).toMatchObject({ sub: 'lemon' });
+        // The OP signs its back-channel logout tokens like its ID tokens: with the client secret.
+        await confirmLogoutAtOp(browser, `${op.issuer}/session/end`);
+        expect((await browser.get(`${t.baseUrl}/auth/me`)).status).toBe(401);
       } finally {
         await t.close();
       }

@@ -17,8 +17,8 @@ export interface LogoutTokenExpectations {
   clockTolerance: number;
   /** epoch seconds */
   now: number;
-  /** The key that verifies the token's signature (the shared JWKS cache finds it by `alg` and `kid`). */
-  keyFor: (alg: string, kid: string | undefined) => Promise<CryptoKey>;
+  /** The key that verifies the token's signature: the shared JWKS cache's, or the client secret for HS*. */
+  keyFor: (alg: string, kid: string | undefined) => Promise<CryptoKey | Uint8Array>;
 }
 
 function invalid(message: string, cause?: unknown): OidcError {
@@ -35,11 +35,12 @@ export async function verifyLogoutToken(token: string, expect: LogoutTokenExpect
   }
   let payload: Record<string, unknown>;
   let typ: string | undefined;
-  let key: CryptoKey;
+  let key: CryptoKey | Uint8Array;
   try {
     const header = decodeProtectedHeader(token);
-    // §2.6 step 3, RFC 8725 §3.1: the pinned asymmetric algorithm only — never `none`, never HMAC.
-    if (header.alg !== expect.algorithm || expect.algorithm.startsWith('HS')) {
+    // §2.6 step 3 (signed like the ID token), RFC 8725 §3.1: exactly the pinned algorithm — never `none`; HMAC
+    // only when `idTokenSigningAlg` pins it, and then keyed with the client secret (OIDC Core §10.1).
+    if (header.alg !== expect.algorithm) {
       throw invalid(`The logout_token is signed with "${String(header.alg).slice(0, 20)}", but ${expect.algorithm} is expected.`);
     }
     key = await expect.keyFor(header.alg, typeof header.kid === 'string' ? header.kid : undefined);

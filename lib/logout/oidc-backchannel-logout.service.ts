@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { ReplayCache } from '../cache/replay-cache.js';
-import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { CLIENT_SECRET_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { JwksCache } from '../bearer/jwks.cache.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import type { LogoutTokenClaims } from '../claims/logout-token-claims.js';
@@ -54,7 +54,12 @@ export class OidcBackchannelLogoutService {
         algorithm: await this.discovery.getIdTokenAlgorithm(),
         clockTolerance: this.options.clockTolerance,
         now,
-        keyFor: (alg, kid) => this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
+        keyFor: async (alg, kid) =>
+          // OIDC Core §10.1: an OP that signs ID tokens with the client secret (idTokenSigningAlg HS*) signs its
+          // logout tokens so too; anything else comes from the OP's JWKS, never from the token.
+          (CLIENT_SECRET_ALGORITHMS as readonly string[]).includes(alg)
+            ? new TextEncoder().encode(this.options.clientSecret!)
+            : this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
       });
     } catch (err) {
       if (Logger.isLevelEnabled('debug')) this.logger.debug(`Logout token refused: ${(err as Error).message} Token: ${describeJwt(tokens[0])}.`);

@@ -197,13 +197,14 @@ export class AccessTokenVerifier {
    * with the same token while it stays cached. For callers that only read them (`OidcGuard` builds the
    * request's user from them); use {@link verify} for claims of your own.
    */
-  async verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
-    try {
-      return await this.verifyChecked(token, opts);
-    } catch (err) {
-      if (err instanceof OidcError && Logger.isLevelEnabled('debug')) this.logger.debug(this.describeRefusal(token, err));
+  verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
+    const verified = this.verifyChecked(token, opts);
+    // Only with debug logging on does a refusal cost a description (and the success path a `catch`).
+    if (!Logger.isLevelEnabled('debug')) return verified;
+    return verified.catch((err: unknown) => {
+      if (err instanceof OidcError) this.logger.debug(this.describeRefusal(token, err));
       throw err;
-    }
+    });
   }
 
   /**

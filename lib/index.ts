@@ -11,8 +11,8 @@ export type {
   OidcSessionOptions,
 } from './config/oidc-options.interface.js';
 export type { ResolvedOidcOptions } from './config/resolve-oidc-options.js';
-export { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from './oidc.constants.js';
-export { OidcError, OIDC_ERROR_CODES, type OidcErrorCode } from './errors/oidc.error.js';
+export { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from './oidc.constants.js';
+export { OidcError, OIDC_ERROR_CODES, OIDC_ERROR_STATUS, type OidcErrorCode } from './errors/oidc.error.js';
 export { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 export { OidcSessionService } from './session/oidc-session.service.js';
 export { OidcTokenService, type OidcTokenSet, type TokenExchangeParams } from './tokens/oidc-token.service.js';
@@ -32,7 +32,8 @@ export { UserInfoClaims } from './claims/userinfo-claims.js';
 export { AccessTokenClaims } from './claims/access-token-claims.js';
 export { LogoutTokenClaims } from './claims/logout-token-claims.js';
 export { ProviderMetadata } from './claims/provider-metadata.js';
-export type { OidcUser, OidcAuthMethod } from './user/oidc-user.js';
+export type { ClaimPath, OidcUser, OidcAuthMethod } from './user/oidc-user.js';
+export { OIDC_BEARER_PASSPORT_STRATEGY, OIDC_PASSPORT_STRATEGY } from './passport/oidc-passport.strategies.js';
 export { Public } from './decorators/public.decorator.js';
 export { AuthMethods, type OidcCredentialKind } from './decorators/auth-methods.decorator.js';
 export { Scopes } from './decorators/scopes.decorator.js';

@@ -7,6 +7,7 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { MemorySessionStore, OidcError } from '../lib/index.js';
 import { PLATFORMS, SESSION_SECRET, type TestApp } from './fixtures/app.fixture.js';
 import { Browser } from './fixtures/browser.js';
@@ -389,6 +390,30 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
       expectRejected(await postBackchannelLogout(t.baseUrl, `__proto__[logout_token]=${token}`));
       expectRejected(await postBackchannelLogout(t.baseUrl, `__proto__=${token}`));
       expectRejected(await postBackchannelLogout(t.baseUrl, JSON.stringify({ __proto__: { logout_token: token } }), 'application/json'));
+      expect(await meStatus(victim)).toBe(200);
+    });
+
+    it('back-channel input strictness: [logout_token] (a name Express\'s qs parser would rewrite to logout_token) is not logout_token → BCL-REJECT, nothing ends', async () => {
+      const victim = await login();
+      const token = await logoutToken(hop, target(victim));
+      expectRejected(await postBackchannelLogout(t.baseUrl, `[logout_token]=${token}`));
+      expectRejected(await postBackchannelLogout(t.baseUrl, `%5Blogout_token%5D=${token}`));
+      expect(await meStatus(victim)).toBe(200);
+      // The field named exactly logout_token, once, still ends the session.
+      expectAccepted(await post(await logoutToken(hop, target(victim))));
+      expect(await meStatus(victim)).toBe(401);
+    });
+
+    it.each([
+      ['an unsupported charset', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-16' }, 'form'],
+      ['a compressed body (Content-Encoding: gzip)', { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' }, 'gzip'],
+      ['an unknown Content-Encoding', { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'x-unknown' }, 'form'],
+      ['malformed JSON', { 'content-type': 'application/json' }, 'bad-json'],
+    ])('back-channel input strictness: %s → BCL-REJECT (the documented JSON + no-store, not the body parser\'s answer)', async (_name, headers, kind) => {
+      const victim = await login();
+      const form = `logout_token=${await logoutToken(hop, target(victim))}`;
+      const body = kind === 'gzip' ? gzipSync(form) : kind === 'bad-json' ? '{"logout_token": ' : form;
+      expectRejected(await plainRequest(`${t.baseUrl}/auth/backchannel-logout`, { method: 'POST', headers, body }));
       expect(await meStatus(victim)).toBe(200);
     });
 

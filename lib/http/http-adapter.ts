@@ -74,12 +74,29 @@ export function requestCookies(req: PlatformRequest): Map<string, string> {
 }
 
 /** Largest form body read when the platform did not parse it (the platforms' own parsers cap it too). */
-const MAX_FORM_BODY = 64 * 1024;
+export const MAX_FORM_BODY = 64 * 1024;
+
+/** Charsets a form body may declare (ASCII-compatible; what Express's own form parser accepts, and ASCII). */
+const FORM_CHARSETS = new Set(['utf-8', 'utf8', 'iso-8859-1', 'us-ascii']);
+
+/**
+ * Where a route-scoped reader that ran before the platform's body parser leaves the raw body (a Buffer), so
+ * the form is parsed here, field names exactly as sent (see `OidcPlatformRefusals`).
+ */
+export const RAW_BODY = Symbol('nestjs-oidc.raw-body');
 
 /** The url-encoded form body as pairs (repeated names kept). Uses the platform's parse when present. */
 export async function requestForm(req: PlatformRequest): Promise<URLSearchParams | undefined> {
-  const contentType = (requestHeader(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (contentType !== 'application/x-www-form-urlencoded') return undefined;
+  const [type, ...params] = (requestHeader(req, 'content-type') ?? '').split(';');
+  if (type!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') return undefined;
+  // A form is percent-encoded ASCII (WHATWG URL §5): a charset that is not a superset of ASCII is not one.
+  const charset = params.map((p) => p.split('=')).find(([name]) => name!.trim().toLowerCase() === 'charset')?.[1];
+  if (charset !== undefined && !FORM_CHARSETS.has(charset.trim().replace(/^"|"$/g, '').toLowerCase())) return undefined;
+  // A compressed body is not a form this module reads (the OP sends a plain one, Back-Channel Logout §2.5).
+  const encoding = (requestHeader(req, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity') return undefined;
+  const rawBody = (req as { [RAW_BODY]?: unknown })[RAW_BODY];
+  if (Buffer.isBuffer(rawBody)) return new URLSearchParams(rawBody.toString('utf8'));
   const body = (req as { body?: unknown }).body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) return new URLSearchParams(body.toString());
   if (body && typeof body === 'object') {

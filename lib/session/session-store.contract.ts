@@ -172,12 +172,18 @@ export function describeSessionStoreContract(
 
       it('by sub with createdBefore keeps the sessions that began later, ends the older and those without createdAt', async () => {
         await store.set(key('old'), data({ sid: sid('old'), sub: sub('alice'), createdAt: 1_000 }), TTL);
+        await store.set(key('at'), data({ sid: sid('at'), sub: sub('alice'), createdAt: 1_500 }), TTL);
         await store.set(key('new'), data({ sid: sid('new'), sub: sub('alice'), createdAt: 2_000 }), TTL);
         await store.set(key('legacy'), data({ sid: sid('legacy'), sub: sub('alice') }), TTL);
-        await expect(store.destroyBy({ iss: ISS, sub: sub('alice'), createdBefore: 1_500 })).resolves.toBe(2);
+        // "at or before": a session that began in the very second the token was issued is ended.
+        await expect(store.destroyBy({ iss: ISS, sub: sub('alice'), createdBefore: 1_500 })).resolves.toBe(3);
         await expect(store.get(key('old'))).resolves.toBeUndefined();
+        await expect(store.get(key('at'))).resolves.toBeUndefined();
         await expect(store.get(key('legacy'))).resolves.toBeUndefined();
         await expect(store.get(key('new'))).resolves.toMatchObject({ createdAt: 2_000 });
+        // Still found (and ended) by a later logout.
+        await expect(store.destroyBy({ iss: ISS, sub: sub('alice'), createdBefore: 2_000 })).resolves.toBe(1);
+        await expect(store.get(key('new'))).resolves.toBeUndefined();
       });
 
       it('with sid and sub requires both to match', async () => {

@@ -201,6 +201,38 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     expect(hits.canary + hits.jwks).toBe(0);
   });
 
+  it('loopback check drift: a trusted issuer at http://127.evil.example (bearer.issuers chosen per request) is refused as plain HTTP, its discovery never fetched', async () => {
+    const evil = 'http://127.evil.example';
+    const options = resolveOidcOptions({
+      issuer,
+      clientId: 'client-1',
+      clientSecret: 'client-secret',
+      baseUrl: 'https://app.example.com',
+      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
+      // A resolver is not checked at configuration time: the cache's own check is what stands (the verifier
+      // passes the issuers the resolver chose for the request as `trusted`).
+      bearer: { audience: API, issuers: () => [issuer, evil] },
+      http: { timeout: 2000 },
+    });
+    expect(options.allowInsecureRequests).toBe(false);
+    const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
+    const jwks = new JwksCache(options, discovery, new TestClock());
+    const fetched: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      fetched.push(String(input instanceof Request ? input.url : input));
+      return realFetch(input, init);
+    }) as typeof fetch;
+    try {
+      const err = await jwks.keysFor(evil, 'ES256', k1.kid, [issuer, evil]).then(() => undefined, (e: unknown) => e as OidcError);
+      expect(err).toBeInstanceOf(OidcError);
+      expect(`${err?.message} ${(err?.cause as Error | undefined)?.message ?? ''}`).toContain('non-https');
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(fetched).toEqual([]);
+  });
+
   it('cold herd: 200 concurrent verifications cause exactly one discovery and one JWKS fetch', async () => {
     const { verifier, mint } = setup({ viaDiscovery: true });
     jwksDelayMs = 100;

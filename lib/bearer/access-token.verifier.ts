@@ -5,12 +5,13 @@ import { deepFreeze, toClaims } from '../claims/claims.validation.js';
 import type { OidcIssuerResolver } from '../config/oidc-options.interface.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
-import { logText } from '../errors/log-text.js';
+import { jwtLogFacts, logValue } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { checkAuthorizedParty } from './authorized-party.js';
 import { DpopVerifier } from './dpop.verifier.js';
-import { JwksCache, type VerificationKey } from './jwks.cache.js';
+import { canonicalIssuer } from './bearer-user.js';
+import { JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from './jwks.cache.js';
 import { TokenIntrospector } from './token-introspector.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
@@ -43,8 +44,6 @@ const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const JWE_COMPACT = /^[^.]*\.[^.]*\.[^.]*\.[^.]*\.[^.]*$/;
 /** 9999-12-31T23:59:59Z: a later `exp` is not a plausible NumericDate (BR-06: no "valid forever" tokens). */
 const MAX_NUMERIC_DATE = 253_402_300_799;
-/** Without a `kid`, at most this many candidate keys are tried (bounds the work a forged token costs). */
-const MAX_KEY_ATTEMPTS = 5;
 /** OIDC Core §2 / §3.3.2.11: claims only ID tokens carry. */
 const ID_TOKEN_ONLY_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
 
@@ -213,29 +212,20 @@ export class AccessTokenVerifier {
    * size of the gap. Never the token, nor any part of it that could be replayed.
    */
   private describeRefusal(token: string, err: OidcError): string {
-    const facts: string[] = [];
-    const show = (v: unknown): string => logText(typeof v === 'string' ? `"${v}"` : JSON.stringify(v ?? null), 120);
-    try {
-      const header = decodeProtectedHeader(token) as Record<string, unknown>;
-      const payload = decodeJwt(token);
-      facts.push(`iss ${show(payload.iss)}`, `aud ${show(payload.aud)}`, `azp ${show(payload.azp ?? payload.client_id)}`);
-      facts.push(`alg ${show(header.alg)}`, `kid ${show(header.kid)}`, `typ ${show(header.typ)}`);
+    const decoded = jwtLogFacts(token);
+    const facts = [decoded?.facts ?? (JWS_COMPACT.test(token) ? 'not decodable' : 'not a JWT')];
+    if (decoded) {
+      const { exp, iat, nbf } = decoded.payload;
       const now = Math.floor(this.clock.now() / 1000);
-      const tolerance = this.options.clockTolerance;
-      const clocks = `clockTolerance is ${tolerance} s — are the clocks of this server and the issuer in sync?`;
-      if (typeof payload.exp === 'number' && payload.exp <= now) facts.push(`expired ${now - payload.exp} s ago (${clocks})`);
-      if (typeof payload.iat === 'number' && payload.iat > now) facts.push(`iat is ${payload.iat - now} s in the future (${clocks})`);
-      if (typeof payload.nbf === 'number' && payload.nbf > now) facts.push(`nbf is ${payload.nbf - now} s in the future (${clocks})`);
-    } catch {
-      facts.push(JWS_COMPACT.test(token) ? 'not decodable' : 'not a JWT');
+      const clocks = `clockTolerance is ${this.options.clockTolerance} s — are the clocks of this server and the issuer in sync?`;
+      if (typeof exp === 'number' && exp <= now) facts.push(`expired ${now - exp} s ago (${clocks})`);
+      if (typeof iat === 'number' && iat > now) facts.push(`iat is ${iat - now} s in the future (${clocks})`);
+      if (typeof nbf === 'number' && nbf > now) facts.push(`nbf is ${nbf - now} s in the future (${clocks})`);
     }
     const bearer = this.options.bearer;
-    const issuers =
-      bearer?.issuersFromDiscovery && this.discovery?.discoveredIssuers
-        ? this.discovery.discoveredIssuers
-        : Array.isArray(bearer?.issuers) ? bearer.issuers : ['(resolved per request)'];
-    const expected = `expected iss one of ${show(issuers)}, aud one of ${show(bearer?.audience)}${bearer?.authorizedParties ? `, azp one of ${show(bearer.authorizedParties)}` : ''}`;
-    return `Access token refused (${err.code}): ${err.message} Token: ${facts.join(', ')}; ${expected}.`;
+    const issuers = this.staticTrustedIssuers() ?? ['(resolved per request)'];
+    const parties = bearer?.authorizedParties ? `, azp one of ${logValue(bearer.authorizedParties)}` : '';
+    return `Access token refused (${err.code}): ${err.message} Token: ${facts.join(', ')}; expected iss one of ${logValue(issuers)}, aud one of ${logValue(bearer?.audience)}${parties}.`;
   }
 
   private async verifyChecked(token: string, opts: AccessTokenVerifyOptions): Promise<Readonly<AccessTokenClaims>> {
@@ -278,11 +268,21 @@ export class AccessTokenVerifier {
    * resolver returns.
    */
   private trustedIssuers(req: unknown): readonly string[] | Promise<readonly string[]> {
+    const issuers = this.staticTrustedIssuers();
+    if (issuers) return issuers;
+    const configured = this.options.bearer!.issuers;
+    return typeof configured === 'function' ? this.resolveIssuers(configured, req) : this.discoveredIssuers();
+  }
+
+  /**
+   * The issuers trusted for every request, when that is known without I/O: by default the exact string the
+   * OP publishes (OIDC Discovery §4.3, once discovered), else the static `bearer.issuers`. Undefined for a
+   * resolver, or while the default still waits for discovery.
+   */
+  private staticTrustedIssuers(): readonly string[] | undefined {
     const bearer = this.options.bearer!;
-    // OIDC Discovery §4.3: by default the one issuer trusted is the exact string the OP publishes.
-    if (bearer.issuersFromDiscovery && this.discovery) return this.discovery.discoveredIssuers ?? this.discoveredIssuers();
-    const issuers = bearer.issuers;
-    return typeof issuers === 'function' ? this.resolveIssuers(issuers, req) : issuers;
+    if (bearer.issuersFromDiscovery && this.discovery) return this.discovery.discoveredIssuers;
+    return typeof bearer.issuers === 'function' ? undefined : bearer.issuers;
   }
 
   private async discoveredIssuers(): Promise<readonly string[]> {
@@ -357,7 +357,7 @@ export class AccessTokenVerifier {
     // `bearer.issuerAliases`: a non-URL spelling the operator vouches for (Google's `accounts.google.com`)
     // stands for exactly one trusted issuer URL, whose keys verify it.
     const tokenIss = payload.iss;
-    const issuer = typeof tokenIss === 'string' ? (bearer.issuerAliases?.get(tokenIss) ?? tokenIss) : undefined;
+    const issuer = typeof tokenIss === 'string' ? canonicalIssuer(tokenIss, this.options) : undefined;
     if (issuer === undefined || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
     this.refuseOtherTokenKinds(payload);
 

@@ -28,7 +28,7 @@ export function readIdentity(claims: Record<string, unknown>, issuer: string, id
 }
 
 /** The trusted issuer URL a token's `iss` stands for (`bearer.issuerAliases`), else the `iss` itself. */
-function canonicalIssuer(iss: string, options: ResolvedOidcOptions): string {
+export function canonicalIssuer(iss: string, options: ResolvedOidcOptions): string {
   return options.bearer?.issuerAliases?.get(iss) ?? iss;
 }
 

@@ -141,21 +141,26 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     hits.canary = 0;
   });
 
+  /** The module's options for a cache of `issuers` (configured issuer: the local OP unless given). */
+  function optionsFor(bearer: Partial<OidcBearerOptions>, configuredIssuer = issuer) {
+    return resolveOidcOptions({
+      issuer: configuredIssuer,
+      clientId: 'client-1',
+      clientSecret: 'client-secret',
+      baseUrl: 'https://app.example.com',
+      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
+      bearer: { audience: API, ...bearer },
+      http: { timeout: 2000 },
+    });
+  }
+
   /**
    * `viaDiscovery`: the local OP is a second trusted issuer, so the cache reads its discovery document
    * itself; otherwise it is the configured issuer and its metadata comes from OidcDiscoveryService.
    */
   function setup(opts: { viaDiscovery?: boolean; bearer?: Partial<OidcBearerOptions>; settings?: Partial<JwksCacheSettings> } = {}) {
     const configuredIssuer = opts.viaDiscovery ? 'https://login.example.com' : issuer;
-    const options = resolveOidcOptions({
-      issuer: configuredIssuer,
-      clientId: 'client-1',
-      clientSecret: 'client-secret',
-      baseUrl: 'https://app.example.com',
-      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
-      bearer: { audience: API, issuers: opts.viaDiscovery ? [configuredIssuer, issuer] : [issuer], ...opts.bearer },
-      http: { timeout: 2000 },
-    });
+    const options = optionsFor({ issuers: opts.viaDiscovery ? [configuredIssuer, issuer] : [issuer], ...opts.bearer }, configuredIssuer);
     const clock = new TestClock();
     const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
     const jwks = new JwksCache(options, discovery, clock, opts.settings);
@@ -176,15 +181,7 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     );
 
   it('loopback check drift: a jwks_uri on http://127.evil.example is a remote plain-HTTP URL — refused, never fetched', async () => {
-    const options = resolveOidcOptions({
-      issuer,
-      clientId: 'client-1',
-      clientSecret: 'client-secret',
-      baseUrl: 'https://app.example.com',
-      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
-      bearer: { audience: API, issuers: [issuer] },
-      http: { timeout: 2000 },
-    });
+    const options = optionsFor({ issuers: [issuer] });
     let fetched = false;
     const discovery = {
       getMetadata: async () => {
@@ -203,17 +200,9 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
 
   it('loopback check drift: a trusted issuer at http://127.evil.example (bearer.issuers chosen per request) is refused as plain HTTP, its discovery never fetched', async () => {
     const evil = 'http://127.evil.example';
-    const options = resolveOidcOptions({
-      issuer,
-      clientId: 'client-1',
-      clientSecret: 'client-secret',
-      baseUrl: 'https://app.example.com',
-      session: { secret: 'a-test-session-secret-of-at-least-32-characters' },
-      // A resolver is not checked at configuration time: the cache's own check is what stands (the verifier
-      // passes the issuers the resolver chose for the request as `trusted`).
-      bearer: { audience: API, issuers: () => [issuer, evil] },
-      http: { timeout: 2000 },
-    });
+    // A resolver is not checked at configuration time: the cache's own check is what stands (the verifier
+    // passes the issuers the resolver chose for the request as `trusted`).
+    const options = optionsFor({ issuers: () => [issuer, evil] });
     expect(options.allowInsecureRequests).toBe(false);
     const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
     const jwks = new JwksCache(options, discovery, new TestClock());

@@ -33,7 +33,7 @@ const MAX_ISSUERS = 1000;
 /** First delay before retrying a JWKS that could not be had at all; doubles up to the cooldown. */
 const FIRST_RETRY_MS = 1000;
 /** Without a `kid`, at most this many candidate keys are tried (bounds the work a forged token costs). */
-const MAX_KEY_ATTEMPTS = 5;
+export const MAX_KEY_ATTEMPTS = 5;
 
 /** RFC 7518 §3.1 / RFC 8037 §3.1: the key type (and curve) each signature algorithm needs. */
 const KEY_TYPE_OF_ALG: Readonly<Record<string, { kty: string; crv?: readonly string[] }>> = Object.freeze({

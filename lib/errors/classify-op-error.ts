@@ -1,5 +1,5 @@
 import { ClientError, AuthorizationResponseError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
-import { logText } from './log-text.js';
+import { logText, logValue } from './log-text.js';
 import { OidcError } from './oidc.error.js';
 
 /**
@@ -115,7 +115,6 @@ function detailOf(err: ClientError): ValidationDetail | undefined {
   return isDetail(cause) ? cause : isDetail(cause?.cause) ? cause.cause : undefined;
 }
 
-const show = (value: unknown): string => (Array.isArray(value) ? `[${value.map((v) => `"${logText(v, 100)}"`).join(', ')}]` : `"${logText(value, 100)}"`);
 
 /**
  * The non-secret facts of a failed ID token check, so a developer can act on the log line: which claim,
@@ -126,7 +125,7 @@ function describeValidation(err: ClientError): string {
   const d = detailOf(err);
   if (!d) return '.';
   if (d.header && typeof d.expected === 'string') {
-    return `: the ID token is signed with ${show(d.header.alg)}, but "${d.expected}" is expected. Set \`idTokenSigningAlg\` to the algorithm your OP signs ID tokens with (HS256/384/512 use the client secret, OIDC Core §10.1).`;
+    return `: the ID token is signed with ${logValue(d.header.alg)}, but "${d.expected}" is expected. Set \`idTokenSigningAlg\` to the algorithm your OP signs ID tokens with (HS256/384/512 use the client secret, OIDC Core §10.1).`;
   }
   const claim = typeof d.claim === 'string' ? d.claim : undefined;
   if (claim && typeof d.now === 'number' && d.claims) {
@@ -139,7 +138,7 @@ function describeValidation(err: ClientError): string {
   }
   if (claim === 'nonce') return ': the ID token\'s nonce does not match this login (a replayed or injected ID token).';
   if (claim && d.claims) {
-    return `: the ID token's "${claim}" is ${show(d.claims[claim])}, but ${show(d.expected)} is expected.`;
+    return `: the ID token's "${claim}" is ${logValue(d.claims[claim])}, but ${logValue(d.expected)} is expected.`;
   }
   return '.';
 }

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import { CLIENT_SECRET_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { JwksCache } from '../bearer/jwks.cache.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import type { LogoutTokenClaims } from '../claims/logout-token-claims.js';
-import { logText } from '../errors/log-text.js';
+import { jwtLogFacts } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, type PlatformRequest } from '../http/http-adapter.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
@@ -62,7 +61,7 @@ export class OidcBackchannelLogoutService {
             : this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
       });
     } catch (err) {
-      if (Logger.isLevelEnabled('debug')) this.logger.debug(`Logout token refused: ${(err as Error).message} Token: ${describeJwt(tokens[0])}.`);
+      if (Logger.isLevelEnabled('debug')) this.logger.debug(`Logout token refused: ${(err as Error).message} Token: ${jwtLogFacts(tokens[0])?.facts ?? 'not a decodable JWT'}.`);
       throw err;
     }
     // §2.6 step 8: a jti is good once, for as long as the token could be valid.
@@ -104,14 +103,3 @@ export class OidcBackchannelLogoutService {
   }
 }
 
-/** The non-secret facts of a compact JWT for a log line: iss, aud, alg, kid, typ (never the token itself). */
-function describeJwt(token: string): string {
-  const show = (v: unknown): string => logText(typeof v === 'string' ? `"${v}"` : JSON.stringify(v ?? null), 120);
-  try {
-    const header = decodeProtectedHeader(token);
-    const payload = decodeJwt(token);
-    return `iss ${show(payload.iss)}, aud ${show(payload.aud)}, alg ${show(header.alg)}, kid ${show(header.kid)}, typ ${show(header.typ)}`;
-  } catch {
-    return 'not a decodable JWT';
-  }
-}

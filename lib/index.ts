@@ -35,7 +35,7 @@ export { ProviderMetadata } from './claims/provider-metadata.js';
 export type { ClaimPath, OidcUser, OidcAuthMethod } from './user/oidc-user.js';
 export { OIDC_BEARER_PASSPORT_STRATEGY, OIDC_PASSPORT_STRATEGY } from './passport/oidc-passport.strategies.js';
 export { Public } from './decorators/public.decorator.js';
-export { AuthMethods, type OidcCredentialKind } from './decorators/auth-methods.decorator.js';
+export { AuthMethods, type OidcCredentialSource } from './decorators/auth-methods.decorator.js';
 export { Scopes } from './decorators/scopes.decorator.js';
 export { Roles, RequireClaims, type ClaimCheck } from './decorators/roles.decorator.js';
 export { CurrentUser, IdToken, UserInfo, AccessToken } from './decorators/user.decorators.js';

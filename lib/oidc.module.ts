@@ -16,7 +16,7 @@ import { OidcLogoutService } from './logout/oidc-logout.service.js';
 import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticator.js';
 import { OidcPassportRegistrar } from './passport/oidc-passport.registrar.js';
 import { MemoryReplayCache } from './cache/replay-cache.js';
-import { OidcBackchannelLogoutService } from './logout/oidc-backchannel-logout.service.js';
+import { OidcChannelLogoutService } from './logout/oidc-channel-logout.service.js';
 import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, systemClock } from './oidc.constants.js';
 import {
   OIDC_ASYNC_OPTIONS_TYPE,
@@ -78,7 +78,7 @@ export class OidcModule extends OidcConfigurableModule {
         inject: [OIDC_OPTIONS],
         useFactory: (options: ResolvedOidcOptions) => options.session.store.replayCache ?? new MemoryReplayCache(),
       },
-      OidcBackchannelLogoutService,
+      OidcChannelLogoutService,
       ...PUBLIC_PROVIDERS,
       OidcLoginService,
       IdTokenVerifier,

@@ -1,8 +1,13 @@
+import type { OidcAuthMethod } from '../user/oidc-user.js';
 import { SetMetadata } from '@nestjs/common';
 import { AUTH_METHODS_KEY } from '../oidc.constants.js';
 
-/** Credential kinds `OidcGuard` accepts on a route: a session cookie, an `Authorization` header, or both. */
-export type OidcCredentialKind = 'session' | 'bearer';
+/**
+ * Where a route takes its credential from: `'session'` (the session cookie) or `'bearer'` (the `Authorization`
+ * header, with either the Bearer or the DPoP scheme). The scheme a request actually used is
+ * {@link OidcAuthMethod} on the user (`'session' | 'bearer' | 'dpop'`).
+ */
+export type OidcCredentialSource = 'session' | 'bearer';
 
 /**
  * Restricts a route or controller to one kind of credential (a method's decorator beats its class's).
@@ -12,5 +17,5 @@ export type OidcCredentialKind = 'session' | 'bearer';
  * @AuthMethods('bearer') @Get('api/orders') orders() { … }
  * ```
  */
-export const AuthMethods = (...methods: OidcCredentialKind[]): MethodDecorator & ClassDecorator =>
+export const AuthMethods = (...methods: OidcCredentialSource[]): MethodDecorator & ClassDecorator =>
   SetMetadata(AUTH_METHODS_KEY, methods);

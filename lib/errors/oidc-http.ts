@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { setResponseHeader, type PlatformResponse } from '../http/http-adapter.js';
+import { setResponseHeader, type PlatformResponse } from '../http/platform.js';
 import { OIDC_ERROR_STATUS, type OidcError } from './oidc.error.js';
 
 /** RFC 6750 §3: quoted-string values must not carry `"` or `\`; keep them printable ASCII. */

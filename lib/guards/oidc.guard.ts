@@ -6,7 +6,7 @@ import { bearerChallenges } from '../bearer/bearer-challenges.js';
 import { bearerUser } from '../bearer/bearer-user.js';
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
-import type { OidcCredentialKind } from '../decorators/auth-methods.decorator.js';
+import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
 import { toHttpException } from '../errors/oidc-http.js';
 import { OidcError } from '../errors/oidc.error.js';
@@ -19,7 +19,7 @@ import {
   setResponseHeader,
   type PlatformRequest,
   type PlatformResponse,
-} from '../http/http-adapter.js';
+} from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
 import { sanitizeReturnTo } from '../login/return-to.js';
 import {
@@ -35,7 +35,7 @@ import { OidcSessionService } from '../session/oidc-session.service.js';
 import { OidcTokenService } from '../tokens/oidc-token.service.js';
 import { sessionUser } from '../session/session-user.js';
 
-const ALL_METHODS: readonly OidcCredentialKind[] = ['session', 'bearer'];
+const ALL_METHODS: readonly OidcCredentialSource[] = ['session', 'bearer'];
 
 type ReflectorTargets = Parameters<Reflector['getAllAndOverride']>[1];
 
@@ -43,7 +43,7 @@ type ReflectorTargets = Parameters<Reflector['getAllAndOverride']>[1];
 interface RouteMetadata {
   readonly targets: ReflectorTargets;
   readonly isPublic: boolean;
-  readonly methods: readonly OidcCredentialKind[];
+  readonly methods: readonly OidcCredentialSource[];
   readonly noRedirect: boolean;
   readonly scopes: readonly string[];
   readonly roles: readonly string[] | undefined;
@@ -117,7 +117,7 @@ export class OidcGuard implements CanActivate {
   protected async authenticate(
     req: PlatformRequest,
     res: PlatformResponse,
-    methods: readonly OidcCredentialKind[],
+    methods: readonly OidcCredentialSource[],
   ): Promise<OidcRequestContext | undefined> {
     const authorization = requestHeader(req, 'authorization');
     if (authorization !== undefined) {
@@ -187,7 +187,7 @@ export class OidcGuard implements CanActivate {
   protected bearerChallenges(
     req: PlatformRequest,
     err: OidcError,
-    methods: readonly OidcCredentialKind[],
+    methods: readonly OidcCredentialSource[],
     scope: string | undefined,
   ): string[] | undefined {
     const bearer = this.options.bearer;
@@ -213,7 +213,7 @@ export class OidcGuard implements CanActivate {
   }
 
   /** API.md §3: GET/HEAD, `Accept` includes text/html, no Authorization header, route not bearer-only. */
-  protected isBrowserNavigation(req: PlatformRequest, methods: readonly OidcCredentialKind[]): boolean {
+  protected isBrowserNavigation(req: PlatformRequest, methods: readonly OidcCredentialSource[]): boolean {
     const method = requestMethod(req);
     if (method !== 'GET' && method !== 'HEAD') return false;
     if (!methods.includes('session') || this.options.routePrefix === false) return false;
@@ -261,7 +261,7 @@ export class OidcGuard implements CanActivate {
     return Object.freeze({
       targets,
       isPublic: read<boolean>(IS_PUBLIC_KEY) ?? false,
-      methods: read<OidcCredentialKind[]>(AUTH_METHODS_KEY) ?? ALL_METHODS,
+      methods: read<OidcCredentialSource[]>(AUTH_METHODS_KEY) ?? ALL_METHODS,
       noRedirect: read<boolean>(NO_LOGIN_REDIRECT_KEY) ?? false,
       scopes: read<string[]>(SCOPES_KEY) ?? [],
       roles: read<string[]>(ROLES_KEY),

@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
-import { MAX_FORM_BODY, RAW_BODY } from './http-adapter.js';
+import { MAX_FORM_BODY, RAW_BODY } from './platform.js';
 
 interface FastifyLike {
   addHook(

@@ -1,5 +1,5 @@
 import type { OidcUser } from '../user/oidc-user.js';
-import type { PlatformRequest } from './http-adapter.js';
+import type { PlatformRequest } from './platform.js';
 
 /** What the guard leaves on the request for the parameter decorators. */
 export interface OidcRequestContext {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { serializeCookie } from '../http/cookies.js';
-import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import type { SessionCrypto } from '../session/session-crypto.js';
 
 /** One login in progress: what the callback needs to finish it (RFC 9700 §2.1.1, "transaction-specific"). */

@@ -8,7 +8,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { OidcError } from '../errors/oidc.error.js';
-import { requestForm, requestHeader, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { requestForm, requestHeader, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import { OidcEvents } from '../events/oidc-events.service.js';

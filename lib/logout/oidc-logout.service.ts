@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { serializeCookie } from '../http/cookies.js';
-import { appendSetCookie, requestCookies, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { appendSetCookie, requestCookies, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { sanitizeReturnTo } from '../login/return-to.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';

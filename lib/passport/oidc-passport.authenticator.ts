@@ -1,9 +1,9 @@
 import { HttpException, Injectable } from '@nestjs/common';
-import type { OidcCredentialKind } from '../decorators/auth-methods.decorator.js';
+import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import { toHttpException } from '../errors/oidc-http.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OidcGuard } from '../guards/oidc.guard.js';
-import type { PlatformRequest } from '../http/http-adapter.js';
+import type { PlatformRequest } from '../http/platform.js';
 import { setOidcContext } from '../http/request-context.js';
 import type { OidcUser } from '../user/oidc-user.js';
 
@@ -49,10 +49,10 @@ class StrategyResponse implements HeaderTarget {
 @Injectable()
 export class OidcPassportAuthenticator extends OidcGuard {
   /** Authenticates `req` with one kind of credential; never rejects. */
-  async authenticateWith(kind: OidcCredentialKind, req: PlatformRequest): Promise<OidcPassportOutcome> {
+  async authenticateWith(kind: OidcCredentialSource, req: PlatformRequest): Promise<OidcPassportOutcome> {
     const expressResponse = (req as { res?: unknown }).res;
     const res = new StrategyResponse(isHeaderTarget(expressResponse) ? expressResponse : undefined);
-    const methods: readonly OidcCredentialKind[] = [kind];
+    const methods: readonly OidcCredentialSource[] = [kind];
     try {
       const context = await this.authenticate(req, res, methods);
       if (context) {

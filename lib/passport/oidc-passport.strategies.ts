@@ -1,5 +1,5 @@
-import type { OidcCredentialKind } from '../decorators/auth-methods.decorator.js';
-import type { PlatformRequest } from '../http/http-adapter.js';
+import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
+import type { PlatformRequest } from '../http/platform.js';
 import type { OidcPassportAuthenticator, OidcPassportOutcome } from './oidc-passport.authenticator.js';
 
 /** Name of the Passport strategy for the login session: `AuthGuard('oidc')`. */
@@ -40,7 +40,7 @@ function settle(strategy: PassportStrategyInstance, outcome: OidcPassportOutcome
  *   challenge; malformed header → 400; keys or introspection unreachable → 503.
  */
 export function createOidcStrategies(Strategy: PassportStrategyClass, authenticator: OidcPassportAuthenticator) {
-  const run = (strategy: PassportStrategyInstance, kind: OidcCredentialKind, req: object) => {
+  const run = (strategy: PassportStrategyInstance, kind: OidcCredentialSource, req: object) => {
     void authenticator.authenticateWith(kind, req as PlatformRequest).then((outcome) => settle(strategy, outcome));
   };
 

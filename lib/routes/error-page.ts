@@ -1,5 +1,5 @@
 import { OIDC_ERROR_STATUS, type OidcError } from '../errors/oidc.error.js';
-import { sendResponse, type PlatformResponse } from '../http/http-adapter.js';
+import { sendResponse, type PlatformResponse } from '../http/platform.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',

@@ -4,11 +4,11 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { Public } from '../decorators/public.decorator.js';
 import { AUTHORIZATION_ERROR_CODES } from '../errors/classify-op-error.js';
 import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
-import { requestHeader, requestQuery, sendRedirect, sendResponse, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { requestHeader, requestQuery, sendRedirect, sendResponse, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { getOidcContext } from '../http/request-context.js';
 import { OidcGuard } from '../guards/oidc.guard.js';
 import { OidcLoginService } from '../login/oidc-login.service.js';
-import { OidcBackchannelLogoutService } from '../logout/oidc-backchannel-logout.service.js';
+import { OidcChannelLogoutService } from '../logout/oidc-channel-logout.service.js';
 import { OidcLogoutService } from '../logout/oidc-logout.service.js';
 import { NO_LOGIN_REDIRECT_KEY, OIDC_OPTIONS } from '../oidc.constants.js';
 import { NO_STORE_HEADERS, sendErrorPage } from './error-page.js';
@@ -24,7 +24,7 @@ export class OidcAuthController {
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     private readonly login: OidcLoginService,
     private readonly logoutService: OidcLogoutService,
-    private readonly backchannel: OidcBackchannelLogoutService,
+    private readonly backchannel: OidcChannelLogoutService,
   ) {}
 
   /** `GET /auth/login?returnTo=/path` → 302 to the OP's authorization endpoint. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { serializeCookie } from '../http/cookies.js';
-import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/http-adapter.js';
+import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { SessionCrypto } from './session-crypto.js';
 import type { SessionPayload } from './session-payload.js';

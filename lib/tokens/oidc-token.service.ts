@@ -8,7 +8,7 @@ import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { IdTokenVerifier } from '../login/id-token.verifier.js';
 import { OidcError } from '../errors/oidc.error.js';
-import type { PlatformRequest } from '../http/http-adapter.js';
+import type { PlatformRequest } from '../http/platform.js';
 import { getOidcContext } from '../http/request-context.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';

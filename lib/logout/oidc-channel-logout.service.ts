@@ -6,7 +6,7 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import type { LogoutTokenClaims } from '../claims/logout-token-claims.js';
 import { jwtLogFacts } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
-import { requestForm, type PlatformRequest } from '../http/http-adapter.js';
+import { requestForm, type PlatformRequest } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
@@ -18,8 +18,8 @@ import { verifyLogoutToken } from './logout-token.verifier.js';
  * they end on every instance.
  */
 @Injectable()
-export class OidcBackchannelLogoutService {
-  private readonly logger = new Logger('OidcBackchannelLogout');
+export class OidcChannelLogoutService {
+  private readonly logger = new Logger('OidcChannelLogout');
 
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,

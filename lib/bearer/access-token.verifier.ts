@@ -9,9 +9,8 @@ import { jwtLogFacts, logValue } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { checkAuthorizedParty } from './authorized-party.js';
-import { DpopVerifier } from './dpop.verifier.js';
-import { canonicalIssuer } from './bearer-user.js';
-import { JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from './jwks.cache.js';
+import { assertBearerSchemeAccepted, assertBoundTo, assertDpopSchemeAccepted, assertNotBound, DpopVerifier } from './dpop.verifier.js';
+import { canonicalIssuer, checkTrustedIssuer, JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from './jwks.cache.js';
 import { TokenIntrospector } from './token-introspector.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
@@ -142,7 +141,8 @@ function copyClaims(claims: AccessTokenClaims): AccessTokenClaims {
  * when `bearer.introspection` is on, and DPoP proofs (RFC 9449) when the token comes with one. Returns the
  * validated {@link AccessTokenClaims}; throws {@link OidcError} `ERR_OIDC_INVALID_TOKEN` (401),
  * `ERR_OIDC_INVALID_DPOP_PROOF` (401), `ERR_OIDC_INVALID_REQUEST` (400) or, while the issuer's keys or
- * its introspection endpoint cannot be reached, `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503).
+ * its introspection endpoint cannot be reached, `ERR_OIDC_KEYS_UNAVAILABLE` or
+ * `ERR_OIDC_INTROSPECTION_UNAVAILABLE` (503).
  *
  * Cheap structural checks run before any cryptography or network: size, compact JWS shape, header
  * (algorithm allow-list, no key-carrying headers, no `crit`), `typ`, and the issuer — keys are fetched
@@ -236,28 +236,20 @@ export class AccessTokenVerifier {
     if (typeof token !== 'string') throw new TypeError('AccessTokenVerifier.verify(): `token` must be a string.');
 
     if (opts.dpopProof === undefined) {
-      if (bearer.dpop === 'required') {
-        throw invalidToken('This resource requires a DPoP-bound access token sent with the DPoP scheme.');
-      }
+      assertBearerSchemeAccepted(bearer.dpop);
       const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
-      // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token MUST be rejected (downgrade).
-      if (this.boundKey(claims) !== undefined) {
-        throw invalidToken('This access token is DPoP-bound; send it with the DPoP scheme and a proof.');
-      }
+      assertNotBound(claims);
       return claims;
     }
 
-    if (bearer.dpop === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
+    assertDpopSchemeAccepted(bearer.dpop);
     if (typeof opts.method !== 'string' || typeof opts.url !== 'string') {
       throw new TypeError('AccessTokenVerifier.verify(): `method` and `url` are required with `dpopProof`.');
     }
     // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong.
     const proof = await this.dpop.verifyProof(opts.dpopProof, { method: opts.method, url: opts.url, accessToken: token });
     const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
-    const jkt = this.boundKey(claims);
-    // RFC 9449 §4.3 check 12: the token must be bound to the proof's key (§6.1 `cnf.jkt`, RFC 7638).
-    if (jkt === undefined) throw invalidToken('This access token is not DPoP-bound; send it with the Bearer scheme.');
-    if (jkt !== proof.jkt) throw invalidToken('Invalid DPoP key binding.');
+    assertBoundTo(claims, proof);
     // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
     await this.dpop.recordJti(proof);
     return claims;
@@ -298,19 +290,6 @@ export class AccessTokenVerifier {
     return resolved;
   }
 
-  /** `cnf.jkt` of a DPoP-bound token; other confirmation methods cannot be checked here, so they are refused. */
-  private boundKey(claims: AccessTokenClaims): string | undefined {
-    const cnf = claims.cnf;
-    if (cnf === undefined) return undefined;
-    if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw invalidToken('The access token cnf claim is invalid.');
-    const { jkt, ...others } = cnf as Record<string, unknown>;
-    // RFC 8705 §3 (certificate-bound `x5t#S256`) or any other method: the binding cannot be verified here.
-    if (Object.keys(others).length > 0) throw invalidToken('The access token is bound by a method this server does not support.');
-    if (jkt === undefined) return undefined;
-    if (!isNonEmptyString(jkt)) throw invalidToken('The access token cnf.jkt claim is invalid.');
-    return jkt;
-  }
-
   /**
    * The verified token: from the cache when it holds it (synchronously, no promise on the hot path),
    * otherwise verified now. The token is hashed once, for the lookup and the insertion.
@@ -324,7 +303,7 @@ export class AccessTokenVerifier {
     // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
     if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {
       // RFC 9068 §4: the issuer must be trusted for THIS request (a resolver may trust other issuers per request).
-      if (!trusted.includes(cached.issuer)) throw invalidToken('The access token issuer is not trusted.');
+      checkTrustedIssuer(cached.issuer, trusted);
       return cached;
     }
     return this.verifyFresh(token, cacheKey, trusted);
@@ -358,7 +337,7 @@ export class AccessTokenVerifier {
     // stands for exactly one trusted issuer URL, whose keys verify it.
     const tokenIss = payload.iss;
     const issuer = typeof tokenIss === 'string' ? canonicalIssuer(tokenIss, this.options) : undefined;
-    if (issuer === undefined || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
+    checkTrustedIssuer(issuer, trusted);
     this.refuseOtherTokenKinds(payload);
 
     const kid = header.kid as string | undefined;

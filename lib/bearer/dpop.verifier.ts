@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK } from 'jose';
+import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { MemoryReplayCache, type ReplayCache } from '../cache/replay-cache.js';
+import { requestHeaderAll, requestMethod, requestPathAndQuery, type PlatformRequest } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
 
 /** RFC 9449 §11.1: proofs are accepted for `iat` within ±W seconds of now (oauth4webapi uses 300). */
@@ -68,6 +70,70 @@ export function normalizeHtu(value: string): string | undefined {
 /** RFC 9449 §4.2: `ath` is base64url(SHA-256(ASCII(access token))), no padding. */
 export function accessTokenHash(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+}
+
+// ——— Every DPoP rule of the resource server is in this file: which scheme a route takes, the one proof of a
+// request, the proof itself, the token's binding to the proof's key, and the proof's single use. ———
+
+type DpopMode = NonNullable<ResolvedOidcOptions['bearer']>['dpop'];
+
+function invalidToken(description: string): OidcError {
+  return new OidcError('ERR_OIDC_INVALID_TOKEN', description);
+}
+
+/** `bearer.dpop: 'disabled'`: the DPoP scheme is a request this resource does not take (400, RFC 6750 §3.1). */
+export function assertDpopSchemeAccepted(mode: DpopMode): void {
+  if (mode === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
+}
+
+/** `bearer.dpop: 'required'`: a token without a proof is refused (RFC 9449 §7.1). */
+export function assertBearerSchemeAccepted(mode: DpopMode): void {
+  if (mode === 'required') throw invalidToken('This resource requires a DPoP-bound access token sent with the DPoP scheme.');
+}
+
+/** The proof, method and URL a DPoP request is checked against. */
+export interface DpopRequest {
+  readonly proof: string;
+  readonly method: string;
+  readonly url: string;
+}
+
+/**
+ * The DPoP facts of a request: RFC 9449 §4.3 check 1 (exactly one `DPoP` header holding exactly one proof) and
+ * check 9's URL, built from the configured public origin — never from `Host` (RFC 9700 §4.13).
+ */
+export function dpopRequestOf(req: PlatformRequest, origin: string): DpopRequest {
+  const proofs = requestHeaderAll(req, 'dpop');
+  if (proofs.length !== 1 || proofs[0]!.includes(',')) {
+    throw invalidProof('Send exactly one DPoP proof in one DPoP header.');
+  }
+  const path = requestPathAndQuery(req);
+  return { proof: proofs[0]!.trim(), method: requestMethod(req), url: `${origin}${path.startsWith('/') ? path : `/${path}`}` };
+}
+
+/** `cnf.jkt` of a DPoP-bound token; other confirmation methods cannot be checked here, so they are refused. */
+export function boundKeyOf(claims: AccessTokenClaims): string | undefined {
+  const cnf = claims.cnf;
+  if (cnf === undefined) return undefined;
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw invalidToken('The access token cnf claim is invalid.');
+  const { jkt, ...others } = cnf as Record<string, unknown>;
+  // RFC 8705 §3 (certificate-bound `x5t#S256`) or any other method: the binding cannot be verified here.
+  if (Object.keys(others).length > 0) throw invalidToken('The access token is bound by a method this server does not support.');
+  if (jkt === undefined) return undefined;
+  if (typeof jkt !== 'string' || jkt.length === 0) throw invalidToken('The access token cnf.jkt claim is invalid.');
+  return jkt;
+}
+
+/** RFC 9449 §7.2: a DPoP-bound token presented as a bearer token MUST be rejected (downgrade). */
+export function assertNotBound(claims: AccessTokenClaims): void {
+  if (boundKeyOf(claims) !== undefined) throw invalidToken('This access token is DPoP-bound; send it with the DPoP scheme and a proof.');
+}
+
+/** RFC 9449 §4.3 check 12: the token is bound to the proof's key (§6.1 `cnf.jkt`, RFC 7638). */
+export function assertBoundTo(claims: AccessTokenClaims, proof: CheckedDpopProof): void {
+  const jkt = boundKeyOf(claims);
+  if (jkt === undefined) throw invalidToken('This access token is not DPoP-bound; send it with the Bearer scheme.');
+  if (jkt !== proof.jkt) throw invalidToken('Invalid DPoP key binding.');
 }
 
 /**

@@ -124,6 +124,21 @@ function fingerprint(jwk: JWK): string {
   return JSON.stringify(Object.keys(jwk).sort().map((k) => [k, (jwk as Record<string, unknown>)[k]]));
 }
 
+/** The trusted issuer URL a token's `iss` stands for (`bearer.issuerAliases`), else the `iss` itself. */
+export function canonicalIssuer(iss: string, options: ResolvedOidcOptions): string {
+  return options.bearer?.issuerAliases?.get(iss) ?? iss;
+}
+
+/**
+ * The module's one issuer-trust check, for JWT and introspected access tokens alike: `issuer` must be exactly one
+ * of the issuers trusted for the request at hand (RFC 9068 §4, RFC 7662 §2.2, RFC 8725 §3.8 — no prefix or case
+ * games), and is checked before any key fetch or introspection call, so an untrusted issuer makes this server
+ * call nowhere.
+ */
+export function checkTrustedIssuer(issuer: string | undefined, trusted: readonly string[]): asserts issuer is string {
+  if (issuer === undefined || !trusted.includes(issuer)) throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
+}
+
 /**
  * The signing keys of each trusted access-token issuer (`bearer.issuers`, static or resolved per request).
  *
@@ -156,7 +171,7 @@ export class JwksCache {
    * Keys of `issuer` usable for a token signed with `alg` and naming `kid` (none when nothing fits).
    * `trusted` is the list of issuers the caller checked the token's `iss` against (the request's, when
    * `bearer.issuers` is a resolver); by default the static `bearer.issuers`.
-   * Throws `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503) while the issuer's keys could never be fetched.
+   * Throws `ERR_OIDC_KEYS_UNAVAILABLE` (503) while the issuer's keys could never be fetched.
    */
   async keysFor(issuer: string, alg: string, kid: string | undefined, trusted?: readonly string[]): Promise<VerificationKey[]> {
     const state = this.stateOf(issuer, trusted);
@@ -221,17 +236,12 @@ export class JwksCache {
     return state.keys.includes(key);
   }
 
-  /** The configured OP's issuer as it publishes it (OIDC Discovery §4.3). */
-  private ownIssuer(): string {
-    return this.discovery.issuer ?? this.options.issuer;
-  }
-
   private stateOf(issuer: string, trusted: readonly string[] | undefined): IssuerKeys {
     // Defence in depth: callers check the issuer first; keys are only ever fetched for trusted issuers.
     const configured = this.options.bearer?.issuers;
     const allowed = trusted ?? (Array.isArray(configured) ? configured : []);
     // The configured OP's own keys (its ID and logout tokens) are always wanted, under its published issuer.
-    if (!allowed.includes(issuer) && issuer !== this.ownIssuer()) throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
+    if (issuer !== this.discovery.issuer) checkTrustedIssuer(issuer, allowed);
     let state = this.issuers.get(issuer);
     if (state) {
       // Most recently used last (Map iteration order is insertion order), for the MAX_ISSUERS bound.
@@ -261,7 +271,7 @@ export class JwksCache {
     else if (now >= state.retryAt) await this.refresh(state).catch(() => undefined);
     if (!state.keys) {
       throw new OidcError(
-        'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+        'ERR_OIDC_KEYS_UNAVAILABLE',
         `The signing keys of ${state.issuer} are not available yet; retrying.`,
         { cause: state.lastError },
       );
@@ -320,7 +330,7 @@ export class JwksCache {
 
   private async jwksUri(issuer: string): Promise<URL> {
     let uri: unknown;
-    if (issuer === this.ownIssuer() || issuer === this.options.issuer) {
+    if (issuer === this.discovery.issuer || issuer === this.options.issuer) {
       uri = (await this.discovery.getMetadata()).jwks_uri;
     } else {
       // OIDC Discovery §4: the issuer's own metadata; §4.3: its `issuer` must be exactly the trusted value.

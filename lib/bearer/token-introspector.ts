@@ -9,6 +9,7 @@ import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { checkAuthorizedParty } from './authorized-party.js';
+import { checkTrustedIssuer } from './jwks.cache.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** An opaque access token the OP reported active, with its introspection response as claims. */
@@ -74,12 +75,12 @@ export class TokenIntrospector {
   /**
    * The introspected token, when the OP reports it active and it is meant for this API. `trusted` is the
    * list of issuers trusted for the request at hand. Throws `ERR_OIDC_INVALID_TOKEN` (401), or
-   * `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503) while the OP cannot be asked.
+   * `ERR_OIDC_INTROSPECTION_UNAVAILABLE` (503) while the OP cannot be asked.
    */
   async introspect(token: string, trusted: readonly string[]): Promise<IntrospectedToken> {
     // Only the configured issuer's endpoint can be asked (with this client's credentials); when that issuer
     // is not trusted for this request the OP is not contacted at all.
-    if (!trusted.includes(this.ownIssuer())) throw invalidToken('The access token issuer is not trusted.');
+    checkTrustedIssuer(this.discovery.issuer, trusted);
     // One SHA-256 of the token keys both caches and the in-flight map.
     const key = hashToken(token);
     const refusal = this.refused.get(token, key);
@@ -95,7 +96,7 @@ export class TokenIntrospector {
       entry = await flight;
     }
     // RFC 7662 §2.2 `iss`: the issuer must be trusted for THIS request (a resolver may differ per request).
-    if (!trusted.includes(entry.issuer)) throw invalidToken('The access token issuer is not trusted.');
+    checkTrustedIssuer(entry.issuer, trusted);
     // RFC 7662 §4: a cached answer must not outlive the token; checked again at each use.
     this.checkTimes(entry.claims);
     return entry;
@@ -138,12 +139,7 @@ export class TokenIntrospector {
   /** 503: the token can be neither accepted nor refused right now. Never cached. */
   private unavailable(cause: OidcError): OidcError {
     this.warnOnce(`Token introspection at ${this.options.issuer} failed (${cause.message}); opaque access tokens get 503 meanwhile.`);
-    return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', 'The access token cannot be checked right now; try again shortly.', { cause });
-  }
-
-  /** The configured OP's issuer as it publishes it (OIDC Discovery §4.3). */
-  private ownIssuer(): string {
-    return this.discovery.issuer ?? this.options.issuer;
+    return new OidcError('ERR_OIDC_INTROSPECTION_UNAVAILABLE', 'The access token cannot be checked right now; try again shortly.', { cause });
   }
 
   /** A warning at most once per interval: a flood of opaque tokens does not flood the log. */
@@ -163,7 +159,7 @@ export class TokenIntrospector {
 
     // RFC 7662 §2.2 `iss`; absent, the token is the configured issuer's, whose endpoint answered.
     if (r.iss !== undefined && !isNonEmptyString(r.iss)) throw invalidToken('The access token iss is invalid.');
-    const issuer = (r.iss as string | undefined) ?? this.ownIssuer();
+    const issuer = (r.iss as string | undefined) ?? this.discovery.issuer;
 
     // RFC 7662 §2.2 `aud` (RFC 7519 §4.1.3): when present it must name this API.
     if (r.aud !== undefined) {

@@ -2,7 +2,7 @@
  * Every failure the module raises carries one of these stable codes. Match on `code`, never on the message.
  */
 export const OIDC_ERROR_CODES = [
-  /** Module options are invalid (bootstrap). */
+  /** Module options are invalid. Bootstrap only: never thrown while serving a request. */
   'ERR_OIDC_INVALID_OPTIONS',
   /** The OpenID Provider's metadata could not be fetched yet; retried with backoff (HTTP 503). */
   'ERR_OIDC_DISCOVERY_UNAVAILABLE',
@@ -38,6 +38,12 @@ export const OIDC_ERROR_CODES = [
   'ERR_OIDC_REFRESH_UNAVAILABLE',
   /** The session ended (refresh refused, logged out elsewhere) (HTTP 401). */
   'ERR_OIDC_SESSION_ENDED',
+  /** An issuer's signing keys (JWKS) could not be had, so a token cannot be checked now; retried later (HTTP 503). */
+  'ERR_OIDC_KEYS_UNAVAILABLE',
+  /** The OP's introspection endpoint could not answer, so an opaque access token cannot be checked now (HTTP 503). */
+  'ERR_OIDC_INTROSPECTION_UNAVAILABLE',
+  /** A back-channel logout token failed validation or was replayed (Back-Channel Logout §2.6) (HTTP 400). */
+  'ERR_OIDC_INVALID_LOGOUT_TOKEN',
 ] as const;
 
 export type OidcErrorCode = (typeof OIDC_ERROR_CODES)[number];
@@ -62,7 +68,11 @@ export class OidcError extends Error {
   }
 }
 
-/** HTTP status each code maps to; one table, used by the guard and the built-in routes alike. */
+/**
+ * HTTP status each code maps to; one table, read by the module's one error mapper for the guard, the Passport
+ * strategies and the built-in routes alike. (`ERR_OIDC_INVALID_OPTIONS` fails the bootstrap; its 500 is only for
+ * completeness.)
+ */
 export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object.freeze({
   ERR_OIDC_INVALID_OPTIONS: 500,
   ERR_OIDC_DISCOVERY_UNAVAILABLE: 503,
@@ -82,4 +92,7 @@ export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object
   ERR_OIDC_SESSION_STORE_UNAVAILABLE: 503,
   ERR_OIDC_REFRESH_UNAVAILABLE: 503,
   ERR_OIDC_SESSION_ENDED: 401,
+  ERR_OIDC_KEYS_UNAVAILABLE: 503,
+  ERR_OIDC_INTROSPECTION_UNAVAILABLE: 503,
+  ERR_OIDC_INVALID_LOGOUT_TOKEN: 400,
 });

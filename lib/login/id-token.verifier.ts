@@ -68,7 +68,7 @@ export class IdTokenVerifier {
       await this.jwks.verifiedKey(idToken, this.discovery.issuer, alg, kid, 'The ID token');
     } catch (err) {
       // Keys never fetched: at the callback the OP's broken answer itself (502 / 504) says more than "later".
-      const cause = err instanceof OidcError && err.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE' ? err.cause : undefined;
+      const cause = err instanceof OidcError && err.code === 'ERR_OIDC_KEYS_UNAVAILABLE' ? err.cause : undefined;
       throw cause instanceof OidcError ? cause : err;
     }
   }

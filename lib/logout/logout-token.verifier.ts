@@ -22,7 +22,7 @@ export interface LogoutTokenExpectations {
 }
 
 function invalid(message: string, cause?: unknown): OidcError {
-  return new OidcError('ERR_OIDC_INVALID_REQUEST', message, { cause });
+  return new OidcError('ERR_OIDC_INVALID_LOGOUT_TOKEN', message, { cause });
 }
 
 /**
@@ -45,7 +45,7 @@ export async function verifyLogoutToken(token: string, expect: LogoutTokenExpect
     }
     key = await expect.keyFor(header.alg, typeof header.kid === 'string' ? header.kid : undefined);
   } catch (err) {
-    if (err instanceof OidcError && err.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE') throw err;
+    if (err instanceof OidcError && err.code === 'ERR_OIDC_KEYS_UNAVAILABLE') throw err;
     throw err instanceof OidcError ? invalid(err.message, err) : invalid('The logout_token is not a signed JWT.', err);
   }
   try {

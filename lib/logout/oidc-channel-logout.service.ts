@@ -67,7 +67,7 @@ export class OidcChannelLogoutService {
     // §2.6 step 8: a jti is good once, for as long as the token could be valid.
     const replayKey = `logout:${claims.iss}:${claims.jti}`;
     const fresh = await this.replays.recordOnce(replayKey, claims.exp - now + this.options.clockTolerance);
-    if (!fresh) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout_token was already used.');
+    if (!fresh) throw new OidcError('ERR_OIDC_INVALID_LOGOUT_TOKEN', 'The logout_token was already used.');
 
     // §2.7: by sid when the token has one (and sub must match when both are given), else every session of sub.
     let ended: number;

@@ -160,7 +160,7 @@ export class OidcTokenService {
       const refusal = opRefusalOf(error);
       // RFC 6749 §5.2: invalid_client / unauthorized_client are this app's configuration, not the user's grant.
       const clientFault = refusal !== undefined && CLIENT_FAULTS.has(refusal.error);
-      if (clientFault || error.code === 'ERR_OIDC_OP_UNAVAILABLE' || error.code === 'ERR_OIDC_OP_TIMEOUT' || error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE') {
+      if (clientFault || error.code === 'ERR_OIDC_OP_UNAVAILABLE' || error.code === 'ERR_OIDC_OP_TIMEOUT' || error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE' || error.code === 'ERR_OIDC_KEYS_UNAVAILABLE') {
         // LF-27 (d): an unreachable OP (or one refusing this client) is not a logout; keep the session, let the client retry.
         this.emitFailure(session, 'ERR_OIDC_REFRESH_UNAVAILABLE', false);
         throw new OidcError('ERR_OIDC_REFRESH_UNAVAILABLE', 'The session could not be refreshed right now; try again shortly.', { cause: err });

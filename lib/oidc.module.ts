@@ -8,7 +8,8 @@ import { TokenIntrospector } from './bearer/token-introspector.js';
 import { resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-oidc-options.js';
 import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
-import { OidcGlobalGuard, OidcGuard } from './guards/oidc.guard.js';
+import { OidcAuthenticator } from './auth/oidc-authenticator.js';
+import { OidcGuard } from './guards/oidc.guard.js';
 import { OidcPlatformRefusals } from './http/platform-refusals.js';
 import { IdTokenVerifier } from './login/id-token.verifier.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
@@ -28,7 +29,7 @@ import { createAuthController } from './routes/oidc-auth.controller.js';
 import { OidcSessionService } from './session/oidc-session.service.js';
 import { OidcTokenService } from './tokens/oidc-token.service.js';
 
-const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenService, OidcGuard, AccessTokenVerifier, OidcEvents] as const;
+const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenService, OidcAuthenticator, OidcGuard, AccessTokenVerifier, OidcEvents] as const;
 
 /**
  * OpenID Connect for NestJS: browser login with server-side sessions, logout, and a guard that accepts
@@ -90,8 +91,13 @@ export class OidcModule extends OidcConfigurableModule {
       OidcPassportRegistrar,
       OidcLogoutService,
       OidcPlatformRefusals,
-      OidcGlobalGuard,
-      { provide: APP_GUARD, useExisting: OidcGlobalGuard },
+      {
+        // `globalGuard` comes with the options (maybe from useFactory), so the guard is chosen once they are
+        // resolved: null when it is off, which Nest leaves out — nothing runs on the app's routes then.
+        provide: APP_GUARD,
+        inject: [OIDC_OPTIONS, OidcGuard],
+        useFactory: (options: ResolvedOidcOptions, guard: OidcGuard) => (options.globalGuard ? guard : null),
+      },
     ];
     const prefix = routes === false ? undefined : (routes.prefix ?? 'auth').replace(/^\/+|\/+$/g, '');
     return {

@@ -193,7 +193,7 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     const jwks = new JwksCache(options, discovery, clock);
     const err = await jwks.keysFor(issuer, 'ES256', k1.kid).then(() => undefined, (e: unknown) => e as OidcError);
     expect(fetched).toBe(true);
-    expect(err?.code).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(err?.code).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
     expect((err?.cause as OidcError).message).toContain('non-https');
     expect(hits.canary + hits.jwks).toBe(0);
   });
@@ -314,8 +314,8 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     const { verifier, mint, clock } = setup();
     mode = 'http-500';
     const token = await mint(k1);
-    expect(await code(verifier.verify(token))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
-    expect(await code(verifier.verify(token))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(await code(verifier.verify(token))).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
+    expect(await code(verifier.verify(token))).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
     expect(hits.jwks).toBe(1); // backoff: no second fetch straight away
     mode = 'ok';
     clock.advance(1);
@@ -326,20 +326,20 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
   it('RS-05: never follows a redirect from the JWKS endpoint', async () => {
     const { verifier, mint } = setup();
     mode = 'redirect';
-    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
     expect(hits.canary).toBe(0);
   });
 
   it('refuses an oversized JWKS answer', async () => {
     const { verifier, mint } = setup();
     mode = 'huge';
-    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
   });
 
   it('OIDC Discovery §4.3: refuses the metadata of a trusted issuer that names another issuer', async () => {
     const { verifier, mint } = setup({ viaDiscovery: true });
     discoveryIssuer = 'https://evil.example';
-    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_DISCOVERY_UNAVAILABLE');
+    expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
     expect(hits.jwks).toBe(0);
   });
 

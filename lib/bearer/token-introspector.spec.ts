@@ -79,7 +79,7 @@ describe('TokenIntrospector (RFC 7662)', () => {
       client.ClientSecretBasic(CLIENT_SECRET),
     );
     client.allowInsecureRequests(config);
-    const discovery = { getConfiguration: async () => config } as unknown as OidcDiscoveryService;
+    const discovery = { issuer: options.issuer, getConfiguration: async () => config } as unknown as OidcDiscoveryService;
     const clock = new TestClock();
     return { introspector: new TokenIntrospector(options, discovery, clock), clock, options };
   }
@@ -208,7 +208,7 @@ describe('TokenIntrospector (RFC 7662)', () => {
     ])('refuses %s', async (_name, overrides) => {
       const { introspector } = setup();
       answer = () => ({ body: activeToken(overrides) });
-      await refused(introspector.introspect(`t-${_name}`, [issuer]), _name === 'active as the string "true"' ? 'ERR_OIDC_DISCOVERY_UNAVAILABLE' : 'ERR_OIDC_INVALID_TOKEN');
+      await refused(introspector.introspect(`t-${_name}`, [issuer]), _name === 'active as the string "true"' ? 'ERR_OIDC_INTROSPECTION_UNAVAILABLE' : 'ERR_OIDC_INVALID_TOKEN');
     });
 
     it('accepts aud as an array containing the API', async () => {
@@ -265,10 +265,10 @@ describe('TokenIntrospector (RFC 7662)', () => {
   });
 
   describe('OP unavailable: 503, never cached', () => {
-    it('maps a 5xx to ERR_OIDC_DISCOVERY_UNAVAILABLE and asks again next time', async () => {
+    it('maps a 5xx to ERR_OIDC_INTROSPECTION_UNAVAILABLE and asks again next time', async () => {
       const { introspector } = setup();
       answer = () => ({ status: 500, body: { error: 'server_error' } });
-      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_DISCOVERY_UNAVAILABLE');
+      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_INTROSPECTION_UNAVAILABLE');
       answer = () => ({ body: activeToken() });
       await expect(introspector.introspect('x', [issuer])).resolves.toBeDefined();
       expect(calls).toHaveLength(2);
@@ -290,7 +290,7 @@ describe('TokenIntrospector (RFC 7662)', () => {
 
     it('maps a refused connection to 503', async () => {
       const { introspector } = setup({}, 'http://127.0.0.1:1/introspect');
-      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_DISCOVERY_UNAVAILABLE');
+      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_INTROSPECTION_UNAVAILABLE');
     });
 
     it('maps an OP without an introspection endpoint to 503', async () => {
@@ -303,9 +303,9 @@ describe('TokenIntrospector (RFC 7662)', () => {
         bearer: { audience: API, introspection: true },
       });
       const config = new client.Configuration({ issuer }, CLIENT_ID, CLIENT_SECRET);
-      const discovery = { getConfiguration: async () => config } as unknown as OidcDiscoveryService;
+      const discovery = { issuer: options.issuer, getConfiguration: async () => config } as unknown as OidcDiscoveryService;
       const introspector = new TokenIntrospector(options, discovery, new TestClock());
-      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_DISCOVERY_UNAVAILABLE');
+      await refused(introspector.introspect('x', [issuer]), 'ERR_OIDC_INTROSPECTION_UNAVAILABLE');
     });
   });
 

@@ -11,6 +11,7 @@ import { getOidcContext } from '../http/request-context.js';
 import type { OidcSessionService } from '../session/oidc-session.service.js';
 import type { OidcTokenService } from '../tokens/oidc-token.service.js';
 import { OidcGuard } from './oidc.guard.js';
+import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
 
 /** One handler, inherited by two controllers whose class-level metadata differs. */
 class BaseController {
@@ -55,7 +56,7 @@ function setup() {
   const sessions = { get: async () => undefined } as unknown as OidcSessionService;
   const claims = Object.freeze(Object.assign(new AccessTokenClaims(), { iss: options.issuer, sub: 'alice', aud: 'api', exp: 2e9, scope: 'orders:read' }));
   const accessTokens = { verifyShared: async () => claims } as unknown as AccessTokenVerifier;
-  const guard = new OidcGuard(reflector, options, sessions, {} as OidcTokenService, accessTokens);
+  const guard = new OidcGuard(reflector, new OidcAuthenticator(options, sessions, {} as OidcTokenService, accessTokens));
   return { guard, reads };
 }
 

@@ -1,41 +1,22 @@
-import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AccessTokenVerifier } from '../bearer/access-token.verifier.js';
-import { authorizationScheme, parseAuthorization } from '../bearer/authorization-header.js';
-import { bearerChallenges } from '../bearer/bearer-challenges.js';
-import { bearerUser } from '../bearer/bearer-user.js';
-import type { AccessTokenClaims } from '../claims/access-token-claims.js';
-import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
 import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
-import { toHttpException } from '../errors/oidc-http.js';
 import { OidcError } from '../errors/oidc.error.js';
-import {
-  requestHeader,
-  requestHeaderAll,
-  requestMethod,
-  requestPathAndQuery,
-  requestQuery,
-  setResponseHeader,
-  type PlatformRequest,
-  type PlatformResponse,
-} from '../http/platform.js';
+import { loginRedirectException, protectedRouteException } from '../http/error-response.js';
+import type { PlatformRequest, PlatformResponse } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
-import { sanitizeReturnTo } from '../login/return-to.js';
 import {
   AUTH_METHODS_KEY,
   CLAIM_CHECKS_KEY,
   IS_PUBLIC_KEY,
   NO_LOGIN_REDIRECT_KEY,
-  OIDC_OPTIONS,
   ROLES_KEY,
   SCOPES_KEY,
 } from '../oidc.constants.js';
-import { OidcSessionService } from '../session/oidc-session.service.js';
-import { OidcTokenService } from '../tokens/oidc-token.service.js';
-import { sessionUser } from '../session/session-user.js';
 
-const ALL_METHODS: readonly OidcCredentialSource[] = ['session', 'bearer'];
+const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 
 type ReflectorTargets = Parameters<Reflector['getAllAndOverride']>[1];
 
@@ -51,8 +32,8 @@ interface RouteMetadata {
 }
 
 /**
- * Authenticates with the `Authorization` header (Bearer/DPoP) when there is one, otherwise with the
- * session cookie; then enforces `@Scopes()`, `@Roles()` and `@RequireClaims()`.
+ * Authenticates with {@link OidcAuthenticator} — the `Authorization` header (Bearer/DPoP) when there is one,
+ * otherwise the session cookie — then enforces `@Scopes()`, `@Roles()` and `@RequireClaims()`.
  *
  * - No or invalid credentials: 401 with `WWW-Authenticate` (RFC 6750 §3).
  * - A browser navigation (GET/HEAD, `Accept: text/html`, no `Authorization`, route not bearer-only)
@@ -68,14 +49,9 @@ interface RouteMetadata {
  */
 @Injectable()
 export class OidcGuard implements CanActivate {
-  protected readonly logger = new Logger('OidcGuard');
-
   constructor(
     protected readonly reflector: Reflector,
-    @Inject(OIDC_OPTIONS) protected readonly options: ResolvedOidcOptions,
-    protected readonly sessions: OidcSessionService,
-    protected readonly tokens: OidcTokenService,
-    @Optional() protected readonly accessTokens?: AccessTokenVerifier,
+    protected readonly authenticator: OidcAuthenticator,
   ) {}
 
   /**
@@ -107,94 +83,19 @@ export class OidcGuard implements CanActivate {
       if (err instanceof OidcError) {
         if (isPublic && (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || err.code === 'ERR_OIDC_UNAUTHENTICATED')) return true;
         const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
-        throw toHttpException(err, res, this.realm(), { scope, challenges: this.bearerChallenges(req, err, methods, scope) });
+        throw protectedRouteException(err, res, { realm: this.authenticator.realm, scope, challenges: this.authenticator.challengesFor(req, err, methods, scope) });
       }
       throw err;
     }
   }
 
-  /** Resolves the request's credentials to a user, or undefined when it carries none. */
-  protected async authenticate(
+  /** Resolves the request's credentials to a user, or undefined when it carries none ({@link OidcAuthenticator}). */
+  protected authenticate(
     req: PlatformRequest,
     res: PlatformResponse,
     methods: readonly OidcCredentialSource[],
   ): Promise<OidcRequestContext | undefined> {
-    const authorization = requestHeader(req, 'authorization');
-    if (authorization !== undefined) {
-      if (!methods.includes('bearer')) {
-        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'This route does not accept an Authorization header; use the session.');
-      }
-      return this.authenticateBearer(req, res, authorization);
-    }
-    if (!methods.includes('session') || this.options.session.enabled === false) return undefined;
-    const loaded = await this.sessions.get(req, res);
-    if (!loaded) return undefined;
-    let session = loaded;
-    try {
-      session = await this.tokens.ensureFresh(loaded);
-    } catch (err) {
-      // LF-26, LF-27 (c): a refused refresh ended the session; the request is anonymous from here on.
-      if (err instanceof OidcError && err.code === 'ERR_OIDC_SESSION_ENDED') {
-        this.sessions.clearCookie(res);
-        return undefined;
-      }
-      throw err;
-    }
-    // SE-08: responses that carry a user's data must not be stored by shared caches.
-    setResponseHeader(res, 'cache-control', 'no-store');
-    return { user: sessionUser(session, this.options), accessToken: session.payload.accessToken };
-  }
-
-  /** Bearer/DPoP authentication; enabled with the `bearer` option. */
-  protected async authenticateBearer(
-    req: PlatformRequest,
-    res: PlatformResponse,
-    authorization: string,
-  ): Promise<OidcRequestContext | undefined> {
-    const bearer = this.options.bearer;
-    if (!bearer || !this.accessTokens) {
-      throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'Bearer tokens are not accepted: the `bearer` option is not configured.');
-    }
-    const { scheme, token } = parseAuthorization(authorization);
-    // RFC 6750 §2: one method per request — a second Authorization header or an `access_token` query
-    // parameter next to the header is `invalid_request` (400). (No `?`, no query to parse.)
-    if (requestHeaderAll(req, 'authorization').length > 1 || (requestPathAndQuery(req).includes('?') && requestQuery(req).has('access_token'))) {
-      throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Send the access token in exactly one place: one Authorization header.');
-    }
-    let claims: Readonly<AccessTokenClaims>;
-    if (scheme === 'dpop') {
-      if (bearer.dpop === 'disabled') throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'The DPoP scheme is not accepted here.');
-      // RFC 9449 §4.3 check 1: exactly one DPoP header holding exactly one proof.
-      const proofs = requestHeaderAll(req, 'dpop');
-      if (proofs.length !== 1 || proofs[0]!.includes(',')) {
-        throw new OidcError('ERR_OIDC_INVALID_DPOP_PROOF', 'Send exactly one DPoP proof in one DPoP header.');
-      }
-      // RFC 9449 §4.3 check 9 / RFC 9700 §4.13: the URL from the configured public origin, never from Host.
-      const path = requestPathAndQuery(req);
-      const url = `${this.options.baseUrl.origin}${path.startsWith('/') ? path : `/${path}`}`;
-      claims = await this.accessTokens.verifyShared(token, { dpopProof: proofs[0]!.trim(), method: requestMethod(req), url, req });
-    } else {
-      // `req` reaches a `bearer.issuers` resolver (per-request tenants). The claims are the verifier's shared,
-      // frozen ones: the user built from them is shared by this token's requests (bearerUser).
-      claims = await this.accessTokens.verifyShared(token, { req });
-    }
-    // Responses that carry a user's data must not be stored by shared caches (as for sessions, SE-08).
-    setResponseHeader(res, 'cache-control', 'no-store');
-    return { user: bearerUser(claims, this.options, scheme), accessToken: token };
-  }
-
-  /** RFC 6750 §3 / RFC 9449 §7.1 challenges for a failure on a route that accepts access tokens. */
-  protected bearerChallenges(
-    req: PlatformRequest,
-    err: OidcError,
-    methods: readonly OidcCredentialSource[],
-    scope: string | undefined,
-  ): string[] | undefined {
-    const bearer = this.options.bearer;
-    if (!bearer || !methods.includes('bearer')) return undefined;
-    const authorization = requestHeader(req, 'authorization');
-    if (authorization === undefined && err.code !== 'ERR_OIDC_UNAUTHENTICATED') return undefined;
-    return bearerChallenges({ err, realm: this.realm(), bearer, scheme: authorizationScheme(authorization), scope });
+    return this.authenticator.resolve(req, res, methods);
   }
 
   /** Enforces `@Scopes()` (all), `@Roles()` (any) and `@RequireClaims()`. */
@@ -214,21 +115,12 @@ export class OidcGuard implements CanActivate {
 
   /** API.md §3: GET/HEAD, `Accept` includes text/html, no Authorization header, route not bearer-only. */
   protected isBrowserNavigation(req: PlatformRequest, methods: readonly OidcCredentialSource[]): boolean {
-    const method = requestMethod(req);
-    if (method !== 'GET' && method !== 'HEAD') return false;
-    if (!methods.includes('session') || this.options.routePrefix === false) return false;
-    if (requestHeader(req, 'authorization') !== undefined) return false;
-    return (requestHeader(req, 'accept') ?? '').toLowerCase().includes('text/html');
+    return this.authenticator.isBrowserNavigation(req, methods);
   }
 
-  /** Sets `Location` (the login route with `returnTo`) on `res`; returns the 302 to throw. */
+  /** The 302 to the login route (with `returnTo`) to throw; its `Location` is set on `res`. */
   protected redirectToLogin(req: PlatformRequest, res: PlatformResponse): HttpException {
-    const loginUrl = new URL(this.options.redirectUri.replace(/\/callback$/, '/login'));
-    // SE-09: `GET //evil.example` on a catch-all must not become an open redirect.
-    loginUrl.searchParams.set('returnTo', sanitizeReturnTo(requestPathAndQuery(req)));
-    setResponseHeader(res, 'location', loginUrl.href);
-    setResponseHeader(res, 'cache-control', 'no-store');
-    return new HttpException({ statusCode: 302, message: 'Login required; redirecting.' }, 302);
+    return loginRedirectException(res, this.authenticator.loginUrlFor(req));
   }
 
   private requiredScopes(targets: ReflectorTargets): readonly string[] {
@@ -261,31 +153,11 @@ export class OidcGuard implements CanActivate {
     return Object.freeze({
       targets,
       isPublic: read<boolean>(IS_PUBLIC_KEY) ?? false,
-      methods: read<OidcCredentialSource[]>(AUTH_METHODS_KEY) ?? ALL_METHODS,
+      methods: read<OidcCredentialSource[]>(AUTH_METHODS_KEY) ?? ALL_SOURCES,
       noRedirect: read<boolean>(NO_LOGIN_REDIRECT_KEY) ?? false,
       scopes: read<string[]>(SCOPES_KEY) ?? [],
       roles: read<string[]>(ROLES_KEY),
       check: read<ClaimCheck>(CLAIM_CHECKS_KEY),
     });
-  }
-
-  protected realm(): string {
-    return this.options.baseUrl.host;
-  }
-}
-
-/**
- * Registered as `APP_GUARD` by the module: applies {@link OidcGuard} to every route when the
- * `globalGuard` option is on, and lets everything through otherwise.
- */
-@Injectable()
-export class OidcGlobalGuard implements CanActivate {
-  constructor(
-    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
-    private readonly guard: OidcGuard,
-  ) {}
-
-  canActivate(context: ExecutionContext): Promise<boolean> | boolean {
-    return this.options.globalGuard ? this.guard.canActivate(context) : true;
   }
 }

@@ -163,11 +163,40 @@ export function sendRedirect(res: PlatformResponse, location: string, status = 3
   sendResponse(res, status, '', { ...headers, location });
 }
 
-/** Whether the request carries the platform's `user` (Passport-compatible). */
-export function setRequestUser(req: PlatformRequest, user: unknown): void {
-  (req as { user?: unknown }).user = user;
+/** A Node-style response whose headers can be set (Express's `res`). */
+interface HeaderTarget {
+  setHeader(name: string, value: string | string[]): unknown;
+  getHeader(name: string): unknown;
 }
 
-export function getRequestUser<T>(req: PlatformRequest): T | undefined {
-  return (req as { user?: T }).user;
+function isHeaderTarget(value: unknown): value is HeaderTarget {
+  return typeof value === 'object' && value !== null
+    && typeof (value as HeaderTarget).setHeader === 'function' && typeof (value as HeaderTarget).getHeader === 'function';
+}
+
+/**
+ * The response a Passport strategy can reach. Passport hands strategies the request only; Express links
+ * it to its response (`req.res`), Fastify does not. Headers are recorded here (to read the challenge back)
+ * and forwarded to the real response when there is one; on Fastify they stay here, so `WWW-Authenticate`,
+ * `Cache-Control` and cookie changes are not sent and a login redirect becomes a 401.
+ */
+export class StrategyResponse implements HeaderTarget {
+  private readonly headers = new Map<string, string | string[]>();
+
+  constructor(readonly target: HeaderTarget | undefined) {}
+
+  setHeader(name: string, value: string | string[]): void {
+    this.headers.set(name.toLowerCase(), value);
+    this.target?.setHeader(name, value);
+  }
+
+  getHeader(name: string): unknown {
+    return this.headers.get(name.toLowerCase()) ?? this.target?.getHeader(name);
+  }
+}
+
+/** The {@link StrategyResponse} of a request handed to a Passport strategy. */
+export function strategyResponseOf(req: PlatformRequest): StrategyResponse {
+  const expressResponse = (req as { res?: unknown }).res;
+  return new StrategyResponse(isHeaderTarget(expressResponse) ? expressResponse : undefined);
 }

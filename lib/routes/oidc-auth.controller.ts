@@ -3,15 +3,24 @@ import { Inject } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { Public } from '../decorators/public.decorator.js';
 import { AUTHORIZATION_ERROR_CODES } from '../errors/classify-op-error.js';
-import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
-import { requestHeader, requestQuery, sendRedirect, sendResponse, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
+import { OidcError } from '../errors/oidc.error.js';
+import {
+  asRouteError,
+  sendEmptyOk,
+  sendFrontchannelPage,
+  sendJson,
+  sendLoggedOutLanding,
+  sendMethodNotAllowed,
+  sendNoStoreRedirect,
+  sendRouteError,
+} from '../http/error-response.js';
+import { requestHeader, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { getOidcContext } from '../http/request-context.js';
 import { OidcGuard } from '../guards/oidc.guard.js';
 import { OidcLoginService } from '../login/oidc-login.service.js';
 import { OidcChannelLogoutService } from '../logout/oidc-channel-logout.service.js';
 import { OidcLogoutService } from '../logout/oidc-logout.service.js';
 import { NO_LOGIN_REDIRECT_KEY, OIDC_OPTIONS } from '../oidc.constants.js';
-import { NO_STORE_HEADERS, sendErrorPage } from './error-page.js';
 
 /**
  * The built-in routes (`/auth/*` by default): login, callback, logout and me. Mounted under the
@@ -24,7 +33,7 @@ export class OidcAuthController {
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     private readonly login: OidcLoginService,
     private readonly logoutService: OidcLogoutService,
-    private readonly backchannel: OidcChannelLogoutService,
+    private readonly channelLogout: OidcChannelLogoutService,
   ) {}
 
   /** `GET /auth/login?returnTo=/path` → 302 to the OP's authorization endpoint. */
@@ -34,7 +43,7 @@ export class OidcAuthController {
     try {
       const query = requestQuery(req);
       const url = await this.login.buildAuthorizationUrl(req, res, query.get('returnTo') ?? undefined);
-      sendRedirect(res, url.href, 302, NO_STORE_HEADERS);
+      sendNoStoreRedirect(res, url.href);
     } catch (err) {
       this.fail(res, err, 'login');
     }
@@ -56,7 +65,7 @@ export class OidcAuthController {
   private async callback(req: PlatformRequest, res: PlatformResponse): Promise<void> {
     try {
       const { returnTo } = await this.login.handleCallback(req, res);
-      sendRedirect(res, returnTo, 302, NO_STORE_HEADERS);
+      sendNoStoreRedirect(res, returnTo);
     } catch (err) {
       this.fail(res, err, 'callback', this.loginPath());
     }
@@ -74,7 +83,7 @@ export class OidcAuthController {
   async logoutGet(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
     // LO-16: a cross-site GET (a link or image on another site) must not log the user out.
     if (requestHeader(req, 'sec-fetch-site') === 'cross-site') {
-      sendErrorPage(res, new OidcError('ERR_OIDC_INVALID_REQUEST', 'Logout must be started from this site (use POST).'));
+      sendRouteError(res, new OidcError('ERR_OIDC_INVALID_REQUEST', 'Logout must be started from this site (use POST).'), { page: true });
       return;
     }
     await this.logout(req, res);
@@ -83,7 +92,7 @@ export class OidcAuthController {
   private async logout(req: PlatformRequest, res: PlatformResponse): Promise<void> {
     try {
       const location = await this.logoutService.logout(req, res, requestQuery(req).get('returnTo') ?? undefined);
-      sendRedirect(res, location, 302, NO_STORE_HEADERS);
+      sendNoStoreRedirect(res, location);
     } catch (err) {
       this.fail(res, err, 'logout');
     }
@@ -103,20 +112,7 @@ export class OidcAuthController {
       const code = AUTHORIZATION_ERROR_CODES.has(opError) ? `"${opError}"` : 'an unregistered error code';
       this.logger.warn(`The OP answered the logout with ${code}; check that post_logout_redirect_uri "${this.options.logout.postLogoutRedirectUri}" is registered at the OP exactly (trailing slash included).`);
     }
-    const location = await this.logoutService.landing(req, res);
-    // Clear-Site-Data (W3C): Chromium keeps even `no-store` pages in its back/forward cache; flushing the cache
-    // on the page the browser lands on after logout keeps Back from showing the previous user's private page.
-    // (On the /auth/logout redirect itself it would come too early: the OP's pages are visited after it.)
-    const landed = { ...NO_STORE_HEADERS, 'clear-site-data': '"cache"' };
-    if (location) {
-      sendRedirect(res, location, 302, landed);
-      return;
-    }
-    sendResponse(res, 200, '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>Signed out</h1><p>You are signed out.</p></body></html>', {
-      ...landed,
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "default-src 'none'",
-    });
+    sendLoggedOutLanding(res, await this.logoutService.landing(req, res));
   }
 
   /**
@@ -126,19 +122,17 @@ export class OidcAuthController {
   @Public()
   @Post('backchannel-logout')
   async backchannelLogout(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
-    const json = { ...NO_STORE_HEADERS, 'content-type': 'application/json; charset=utf-8' };
     if (!this.options.logout.backchannel) {
-      sendResponse(res, 404, JSON.stringify({ error: 'not_found' }), json);
+      sendJson(res, 404, { error: 'not_found' });
       return;
     }
     try {
-      await this.backchannel.handle(req);
-      sendResponse(res, 200, '', NO_STORE_HEADERS);
+      await this.channelLogout.handle(req);
+      sendEmptyOk(res);
     } catch (err) {
       const error = err instanceof OidcError ? err : new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout request failed.', { cause: err });
       this.logger.warn(`backchannel-logout refused: ${error.code}: ${error.message}`);
-      const status = error.code === 'ERR_OIDC_INVALID_REQUEST' ? 400 : OIDC_ERROR_STATUS[error.code];
-      sendResponse(res, status, JSON.stringify({ error: status === 400 ? 'invalid_request' : 'temporarily_unavailable', error_description: error.message }), json);
+      sendRouteError(res, error, 'backchannel');
     }
   }
 
@@ -171,29 +165,23 @@ export class OidcAuthController {
   }
 
   private methodNotAllowed(res: PlatformResponse): void {
-    sendResponse(res, 405, JSON.stringify({ error: 'invalid_request', error_description: 'Use POST.' }), {
-      ...NO_STORE_HEADERS,
-      allow: 'POST',
-      'content-type': 'application/json; charset=utf-8',
-    });
+    sendMethodNotAllowed(res);
   }
 
   /** `GET /auth/frontchannel-logout?iss=…&sid=…` (Front-Channel Logout 1.0), when `logout.frontchannel` is on. */
   @Public()
   @Get('frontchannel-logout')
   async frontchannelLogout(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
-    const headers = { ...NO_STORE_HEADERS, 'cache-control': 'no-cache, no-store', 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" };
     if (!this.options.logout.frontchannel) {
-      sendResponse(res, 404, '', headers);
+      sendFrontchannelPage(res, 404);
       return;
     }
     const query = requestQuery(req);
     try {
-      await this.backchannel.handleFrontchannel(query.get('iss'), query.get('sid'));
-      sendResponse(res, 200, '<!doctype html><title>Signed out</title>', headers);
+      await this.channelLogout.handleFrontchannel(query.get('iss'), query.get('sid'));
+      sendFrontchannelPage(res, 200);
     } catch (err) {
-      const status = err instanceof OidcError ? OIDC_ERROR_STATUS[err.code] : 500;
-      sendResponse(res, status, '<!doctype html><title>Bad request</title>', headers);
+      sendRouteError(res, asRouteError(err), 'frontchannel');
     }
   }
 
@@ -203,7 +191,7 @@ export class OidcAuthController {
   @Get('me')
   me(@Req() req: PlatformRequest, @Res() res: PlatformResponse): void {
     const user = getOidcContext(req)!.user;
-    sendResponse(res, 200, JSON.stringify(user), { ...NO_STORE_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+    sendJson(res, 200, user);
   }
 
   private loginPath(): string {
@@ -211,21 +199,15 @@ export class OidcAuthController {
   }
 
   private fail(res: PlatformResponse, err: unknown, step: string, retryUrl?: string): void {
+    // An `afterCallback` hook may refuse with its own HttpException: its status and message are the app's.
     if (err instanceof HttpException) {
-      const status = err.getStatus();
-      sendResponse(res, status, JSON.stringify({ statusCode: status, message: err.message }), {
-        ...NO_STORE_HEADERS,
-        'content-type': 'application/json; charset=utf-8',
-      });
+      sendJson(res, err.getStatus(), { statusCode: err.getStatus(), message: err.message });
       return;
     }
-    const oidcError =
-      err instanceof OidcError
-        ? err
-        : new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'Something went wrong while signing in; try again.', { cause: err });
+    const error = asRouteError(err);
     if (!(err instanceof OidcError)) this.logger.error(`Unexpected failure at ${step}: ${(err as Error)?.stack ?? String(err)}`);
-    else this.logger.warn(`${step} failed: ${oidcError.code}: ${oidcError.message}`);
-    sendErrorPage(res, oidcError, retryUrl);
+    else this.logger.warn(`${step} failed: ${error.code}: ${error.message}`);
+    sendRouteError(res, error, { page: true, retryUrl });
   }
 }
 

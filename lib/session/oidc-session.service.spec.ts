@@ -137,7 +137,7 @@ describe('sessionUser', () => {
   it('requests of one session share read-only claims: a controller cannot change what the next request sees', async () => {
     const { service } = setup(true);
     const { cookie } = await login(service, 'sid-a');
-    const { sessionUser } = await import('./session-user.js');
+    const { sessionUser } = await import('../auth/oidc-authenticator.js');
     const options = resolveOidcOptions({ issuer: ISS, clientId: 'app', baseUrl: 'https://app.example.com', session: { secret: 'a-unit-test-session-secret-of-32-chars!!' } });
     const read = async () => {
       const { req, res } = exchange(cookie);

@@ -1,6 +1,6 @@
 import { OidcError } from '../errors/oidc.error.js';
-import { authorizationScheme, parseAuthorization } from './authorization-header.js';
-import { bearerChallenges } from './bearer-challenges.js';
+import { authorizationScheme, parseAuthorization } from './oidc-authenticator.js';
+import { bearerChallenges } from '../http/error-response.js';
 
 const bearer = (dpop: 'disabled' | 'allowed' | 'required') => ({
   audience: ['https://api.example.test'],

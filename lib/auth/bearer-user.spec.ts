@@ -1,6 +1,6 @@
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { resolveOidcOptions } from '../config/resolve-oidc-options.js';
-import { bearerUser, readIdentity } from './bearer-user.js';
+import { bearerUser, readIdentity } from './oidc-authenticator.js';
 
 const GOOGLE = 'https://accounts.google.com';
 const GITHUB = 'https://token.actions.githubusercontent.com';

@@ -10,11 +10,11 @@ export type {
   OidcModuleOptions,
   OidcSessionOptions,
 } from './config/oidc-options.interface.js';
-export type { ResolvedOidcOptions } from './config/resolve-oidc-options.js';
-export { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from './oidc.constants.js';
+export { OIDC_CLOCK, OIDC_REPLAY_CACHE, type OidcClock } from './oidc.constants.js';
 export { OidcError, OIDC_ERROR_CODES, OIDC_ERROR_STATUS, type OidcErrorCode } from './errors/oidc.error.js';
 export { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
-export { OidcSessionService } from './session/oidc-session.service.js';
+export { OidcSessionService, type LoadedSession } from './session/oidc-session.service.js';
+export type { SessionPayload } from './session/session-payload.js';
 export { OidcTokenService, type OidcTokenSet, type TokenExchangeParams } from './tokens/oidc-token.service.js';
 export { OidcEvents, type OidcEvent, type OidcEventType, type OidcEventListener } from './events/oidc-events.service.js';
 export { OidcGuard } from './guards/oidc.guard.js';

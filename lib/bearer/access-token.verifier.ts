@@ -195,6 +195,8 @@ export class AccessTokenVerifier {
    * {@link verify} without the per-call copy: the claims as cached, deeply frozen and shared by every call
    * with the same token while it stays cached. For callers that only read them (`OidcGuard` builds the
    * request's user from them); use {@link verify} for claims of your own.
+   *
+   * @internal
    */
   verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
     const verified = this.verifyChecked(token, opts);
@@ -231,7 +233,7 @@ export class AccessTokenVerifier {
   private async verifyChecked(token: string, opts: AccessTokenVerifyOptions): Promise<Readonly<AccessTokenClaims>> {
     const bearer = this.options.bearer;
     if (!bearer) {
-      throw new OidcError('ERR_OIDC_INVALID_OPTIONS', 'AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }`.');
+      throw new TypeError('AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }` in OidcModule\'s options.');
     }
     if (typeof token !== 'string') throw new TypeError('AccessTokenVerifier.verify(): `token` must be a string.');
 

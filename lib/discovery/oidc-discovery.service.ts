@@ -52,7 +52,11 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     return this.published ?? this.options.issuer;
   }
 
-  /** {@link issuer} as a one-element frozen list once discovered (the default `bearer.issuers`), else undefined. */
+  /**
+   * {@link issuer} as a one-element frozen list once discovered (the default `bearer.issuers`), else undefined.
+   *
+   * @internal
+   */
   get discoveredIssuers(): readonly string[] | undefined {
     return this.publishedList;
   }
@@ -65,6 +69,8 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   /**
    * The openid-client configuration; waits for a discovery already in flight. Throws
    * `ERR_OIDC_DISCOVERY_UNAVAILABLE` (503) while the OP's metadata cannot be had.
+   *
+   * @internal
    */
   async getConfiguration(): Promise<client.Configuration> {
     if (this.configuration) return this.configuration;
@@ -73,7 +79,11 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     throw this.unavailable();
   }
 
-  /** The ID token signing algorithm pinned for this client (OIDC Core §3.1.3.7 step 7). */
+  /**
+   * The ID token signing algorithm pinned for this client (OIDC Core §3.1.3.7 step 7).
+   *
+   * @internal
+   */
   async getIdTokenAlgorithm(): Promise<string> {
     const config = await this.getConfiguration();
     return config.clientMetadata().id_token_signed_response_alg as string;

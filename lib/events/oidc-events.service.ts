@@ -41,7 +41,11 @@ export class OidcEvents {
     return () => set.delete(listener as unknown as OidcEventListener);
   }
 
-  /** @internal Reports an event to its listeners. */
+  /**
+   * @internal Reports an event to its listeners.
+   *
+   * @internal
+   */
   emit(event: OidcEvent): void {
     for (const key of [event.type, '*'] as const) {
       for (const listener of this.listeners.get(key) ?? []) {

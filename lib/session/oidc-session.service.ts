@@ -42,6 +42,7 @@ const ROLLING_GRANULARITY = 60;
 @Injectable()
 export class OidcSessionService {
   private readonly logger = new Logger('OidcSession');
+  /** @internal */
   readonly crypto: SessionCrypto;
   private readonly store: OidcSessionStore;
   /** store key → the sealed payload it was opened from, and what it held. Bounded; oldest dropped first. */
@@ -103,7 +104,11 @@ export class OidcSessionService {
     return key;
   }
 
-  /** Reads and opens a session by store key; expired ones are destroyed. */
+  /**
+   * Reads and opens a session by store key; expired ones are destroyed.
+   *
+   * @internal
+   */
   async read(key: string): Promise<LoadedSession | undefined> {
     const data = await this.storeCall(() => this.store.get(key));
     if (!data) return undefined;
@@ -159,6 +164,8 @@ export class OidcSessionService {
   /**
    * Starts a new session (always a fresh id: SE-03 session fixation) after ending the one the browser
    * presented, if any (SE-04). Sets the session cookie.
+   *
+   * @internal
    */
   async create(req: PlatformRequest, res: PlatformResponse, input: NewSession): Promise<LoadedSession> {
     const previous = await this.get(req);
@@ -200,6 +207,8 @@ export class OidcSessionService {
   /**
    * Replaces a session's sealed payload (after a refresh), keeping its expiry. Resolves to undefined,
    * writing nothing, when the session was ended or changed since `session` was read.
+   *
+   * @internal
    */
   async update(session: LoadedSession, payload: SessionPayload): Promise<LoadedSession | undefined> {
     const now = this.now();
@@ -217,7 +226,11 @@ export class OidcSessionService {
     return session;
   }
 
-  /** Throws `ERR_OIDC_SESSION_STORE_UNAVAILABLE` (503) when the store cannot answer. */
+  /**
+   * Throws `ERR_OIDC_SESSION_STORE_UNAVAILABLE` (503) when the store cannot answer.
+   *
+   * @internal
+   */
   async assertStoreAvailable(): Promise<void> {
     await this.storeCall(() => this.store.get(PROBE_KEY));
   }
@@ -238,7 +251,11 @@ export class OidcSessionService {
     return this.storeCall(() => this.store.destroyBy(filter));
   }
 
-  /** Tells the browser to drop the session cookie. */
+  /**
+   * Tells the browser to drop the session cookie.
+   *
+   * @internal
+   */
   clearCookie(res: PlatformResponse): void {
     const { cookie, cookieName } = this.options.session;
     appendSetCookie(

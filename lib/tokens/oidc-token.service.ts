@@ -114,6 +114,8 @@ export class OidcTokenService {
   /**
    * The session with a usable access token: refreshed when it expires within `refresh.leeway` seconds
    * (never more than half its lifetime) and `refresh.auto` is on and there is a refresh token.
+   *
+   * @internal
    */
   async ensureFresh(session: LoadedSession): Promise<LoadedSession> {
     if (!this.options.refresh.auto || !this.isDue(session.payload)) return session;

@@ -94,7 +94,7 @@ try {
     if (!dts.includes('@example')) throw new Error('JSDoc stripped from declarations');
   });
 
-  const expected = ['OidcModule', 'OidcGuard', 'OidcSessionService', 'OidcTokenService', 'OidcDiscoveryService', 'MemorySessionStore', 'RedisSessionStore', 'CurrentUser', 'IdToken', 'UserInfo', 'AccessToken', 'Public', 'AuthMethods', 'Scopes', 'Roles', 'IdTokenClaims', 'UserInfoClaims', 'AccessTokenClaims', 'LogoutTokenClaims', 'ProviderMetadata', 'OidcError'];
+  const expected = ['OidcModule', 'OidcGuard', 'OidcSessionService', 'OidcTokenService', 'OidcDiscoveryService', 'MemorySessionStore', 'RedisSessionStore', 'CurrentUser', 'IdToken', 'UserInfo', 'AccessToken', 'Public', 'AuthMethods', 'Scopes', 'Roles', 'IdTokenClaims', 'UserInfoClaims', 'AccessTokenClaims', 'LogoutTokenClaims', 'ProviderMetadata', 'OidcError', 'OidcAuthenticator'];
   check('import from ESM', () => {
     const out = run('node', ['--input-type=module', '-e', `import * as m from 'nestjs-oidc'; console.log(JSON.stringify(Object.keys(m)));`], consumer);
     const keys = JSON.parse(out.trim().split('\n').pop());
@@ -123,6 +123,12 @@ try {
       while (i < a.length && a[i] === b[i]) i++;
       throw new Error(`the public surface changed (first difference at line ${i + 1}: recorded ${JSON.stringify(a[i] ?? '')}, now ${JSON.stringify(b[i] ?? '')}). If intended, run UPDATE_API_SNAPSHOT=1 npm run test:pack and commit the snapshot.`);
     }
+  });
+
+  check('the testing subpath resolves (nestjs-oidc/testing, with its declarations)', () => {
+    const out = run('node', ['-e', `console.log(require.resolve('nestjs-oidc/testing'))`], consumer);
+    if (!out.trim().endsWith('dist/testing/index.js')) throw new Error(out);
+    if (!files.includes('package/dist/testing/index.d.ts')) throw new Error('dist/testing/index.d.ts missing');
   });
 
   check('require from CommonJS (require(esm))', () => {

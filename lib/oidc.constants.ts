@@ -22,5 +22,8 @@ export interface OidcClock {
 
 export const systemClock: OidcClock = Object.freeze({ now: () => Date.now() });
 
+/** Injection token of the session store in use (`session.store`, else the module's `MemorySessionStore`). */
+export const OIDC_SESSION_STORE = Symbol('nestjs-oidc:session-store');
+
 /** Injection token of the {@link ReplayCache} for logout-token and DPoP-proof `jti`s. */
 export const OIDC_REPLAY_CACHE = Symbol('nestjs-oidc:replay-cache');

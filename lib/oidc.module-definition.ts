@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { OidcModuleExtras, OidcModuleOptions } from './config/oidc-options.interface.js';
+import { resolveOidcExtras } from './config/resolve-oidc-options.js';
 
 export const {
   ConfigurableModuleClass: OidcConfigurableModule,
@@ -10,6 +11,6 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<OidcModuleExtras>({ isGlobal: true, routes: { prefix: 'auth' } }, (definition, extras) => ({
     ...definition,
-    global: extras.isGlobal ?? true,
+    global: resolveOidcExtras(extras).isGlobal,
   }))
   .build();

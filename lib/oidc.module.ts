@@ -5,7 +5,7 @@ import { AccessTokenVerifier } from './bearer/access-token.verifier.js';
 import { DpopVerifier } from './bearer/dpop.verifier.js';
 import { JwksCache } from './bearer/jwks.cache.js';
 import { TokenIntrospector } from './bearer/token-introspector.js';
-import { resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-oidc-options.js';
+import { resolveOidcExtras, resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-oidc-options.js';
 import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcAuthenticator } from './auth/oidc-authenticator.js';
@@ -18,7 +18,9 @@ import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticato
 import { OidcPassportRegistrar } from './passport/oidc-passport.registrar.js';
 import { MemoryReplayCache } from './cache/replay-cache.js';
 import { OidcChannelLogoutService } from './logout/oidc-channel-logout.service.js';
-import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, systemClock } from './oidc.constants.js';
+import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, OIDC_SESSION_STORE, systemClock } from './oidc.constants.js';
+import { MemorySessionStore } from './session/memory-session.store.js';
+import type { OidcSessionStore } from './session/session-store.interface.js';
 import {
   OIDC_ASYNC_OPTIONS_TYPE,
   OIDC_MODULE_OPTIONS,
@@ -63,10 +65,10 @@ export class OidcModule extends OidcConfigurableModule {
   }
 
   private static complete(definition: DynamicModule, extras: OidcModuleExtras, fromFactory = false): DynamicModule {
-    const routes = extras.routes ?? { prefix: 'auth' };
+    const { isGlobal, routePrefix } = resolveOidcExtras(extras);
     const providers: Provider[] = [
       ...(definition.providers ?? []),
-      { provide: OIDC_EXTRAS, useValue: Object.freeze({ isGlobal: extras.isGlobal ?? true, routes, fromFactory }) },
+      { provide: OIDC_EXTRAS, useValue: Object.freeze({ isGlobal, routes: extras.routes, fromFactory }) },
       {
         provide: OIDC_OPTIONS,
         inject: [OIDC_MODULE_OPTIONS, OIDC_EXTRAS],
@@ -74,10 +76,15 @@ export class OidcModule extends OidcConfigurableModule {
       },
       { provide: OIDC_CLOCK, useValue: systemClock },
       {
+        provide: OIDC_SESSION_STORE,
+        inject: [OIDC_OPTIONS],
+        useFactory: (options: ResolvedOidcOptions) => options.session.store ?? new MemorySessionStore(),
+      },
+      {
         // A shared store (Redis) brings a shared replay cache, so a replayed jti is refused on every instance.
         provide: OIDC_REPLAY_CACHE,
-        inject: [OIDC_OPTIONS],
-        useFactory: (options: ResolvedOidcOptions) => options.session.store.replayCache ?? new MemoryReplayCache(),
+        inject: [OIDC_SESSION_STORE],
+        useFactory: (store: OidcSessionStore) => store.replayCache ?? new MemoryReplayCache(),
       },
       OidcChannelLogoutService,
       ...PUBLIC_PROVIDERS,
@@ -99,11 +106,10 @@ export class OidcModule extends OidcConfigurableModule {
         useFactory: (options: ResolvedOidcOptions, guard: OidcGuard) => (options.globalGuard ? guard : null),
       },
     ];
-    const prefix = routes === false ? undefined : (routes.prefix ?? 'auth').replace(/^\/+|\/+$/g, '');
     return {
       ...definition,
       providers,
-      controllers: prefix === undefined ? [] : [createAuthController(prefix)],
+      controllers: routePrefix === false ? [] : [createAuthController(routePrefix)],
       exports: [...PUBLIC_PROVIDERS, OIDC_OPTIONS, OIDC_CLOCK, OIDC_REPLAY_CACHE],
     };
   }

@@ -7,8 +7,9 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { ApplicationConfig } from '@nestjs/core';
 import { clientCredentialsGrant } from 'openid-client';
-import { OidcAuthenticator, OidcError, OidcGuard } from '../lib/index.js';
-import { PLATFORMS, startTestApp } from './fixtures/app.fixture.js';
+import { MemorySessionStore, OidcAuthenticator, OidcError, OidcGuard } from '../lib/index.js';
+import { OIDC_SESSION_STORE } from '../lib/oidc.constants.js';
+import { PLATFORMS, SESSION_SECRET, startTestApp } from './fixtures/app.fixture.js';
 import { Browser } from './fixtures/browser.js';
 import { loginThroughApp } from './fixtures/login.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
@@ -71,6 +72,27 @@ describe.each(PLATFORMS)('OidcAuthenticator outside HTTP routes (%s)', (platform
     const cookie = browser.cookies(fixture.t.baseUrl).map((c) => `${c.name}=${c.value}`).join('; ');
     expect(await get(url, { cookie })).toEqual({ sub: 'ws-user', authMethod: 'session' });
   });
+});
+
+describe('what the module provides', () => {
+  it('a MemorySessionStore when session.store is unset, else the one given', async () => {
+    const mine = new MemorySessionStore();
+    const apps = await Promise.all(
+      [undefined, mine].map((store) =>
+        startTestApp({ platform: 'express', options: { issuer: 'http://127.0.0.1:9/op', clientId: 'c', session: { secret: SESSION_SECRET, ...(store ? { store } : {}) } } }),
+      ),
+    );
+    try {
+      const [byDefault, given] = apps.map((t) => t.app.get<symbol, unknown>(OIDC_SESSION_STORE));
+      expect(byDefault).toBeInstanceOf(MemorySessionStore);
+      expect(byDefault).not.toBe(mine);
+      expect(given).toBe(mine);
+    } finally {
+      await Promise.all(apps.map((t) => t.close()));
+    }
+  });
+
+
 });
 
 describe('globalGuard registers the module guard app-wide only when on', () => {

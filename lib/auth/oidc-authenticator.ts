@@ -179,7 +179,7 @@ export class OidcAuthenticator {
    * @internal
    */
   loginUrlFor(req: PlatformRequest): string {
-    const loginUrl = new URL(this.options.redirectUri.replace(/\/callback$/, '/login'));
+    const loginUrl = new URL(this.options.loginUri);
     // SE-09: `GET //evil.example` on a catch-all must not become an open redirect.
     loginUrl.searchParams.set('returnTo', sanitizeReturnTo(requestPathAndQuery(req)));
     return loginUrl.href;

@@ -1,5 +1,4 @@
 import { OidcError } from '../errors/oidc.error.js';
-import { MemorySessionStore } from '../session/memory-session.store.js';
 import type { OidcModuleExtras, OidcModuleOptions } from './oidc-options.interface.js';
 import { resolveOidcOptions } from './resolve-oidc-options.js';
 
@@ -67,8 +66,10 @@ describe('resolveOidcOptions — defaults', () => {
     expect(resolved.http.timeout).toBe(5000);
   });
 
-  it('defaults to a MemorySessionStore', () => {
-    expect(resolved.session.store).toBeInstanceOf(MemorySessionStore);
+  it('leaves session.store unset: the module provides its MemorySessionStore (see test/authenticator.e2e-spec.ts)', () => {
+    expect(resolved.session.store).toBeUndefined();
+    expect(resolved.logout).toMatchObject({ idpLogout: true, revokeTokens: true });
+    expect(resolved.loginUri).toBe(resolved.redirectUri.replace(/\/callback$/, '/login'));
   });
 
   it('defaults clientAuthMethod to none without a secret and client_secret_basic with one', () => {

@@ -3,7 +3,6 @@ import { OidcError } from '../errors/oidc.error.js';
 import { randomBytes } from 'node:crypto';
 import { isLoopback } from '../http/loopback.js';
 import type { ClaimPath } from '../user/oidc-user.js';
-import { MemorySessionStore } from '../session/memory-session.store.js';
 import type { OidcSessionStore } from '../session/session-store.interface.js';
 import type {
   AfterCallbackHook,
@@ -22,7 +21,12 @@ export interface ResolvedOidcOptions {
   readonly clientPrivateKey?: JWK;
   readonly baseUrl: URL;
   readonly routePrefix: string | false;
+  /** `<baseUrl><prefix>/callback`: the redirect URI registered at the OP. */
   readonly redirectUri: string;
+  /** `<baseUrl><prefix>/login`: where a browser without a session is sent. */
+  readonly loginUri: string;
+  /** `<base path><prefix>`: the path the module's routes live under (its short-lived cookies are scoped to it). */
+  readonly routesPath: string;
   readonly scope: string;
   readonly authorizationParams: Readonly<Record<string, string>>;
   readonly clockTolerance: number;
@@ -35,7 +39,8 @@ export interface ResolvedOidcOptions {
     readonly enabled?: boolean;
     readonly secrets: readonly string[];
     readonly cookieName: string;
-    readonly store: OidcSessionStore;
+    /** The application's own store; the module provides a `MemorySessionStore` when unset. */
+    readonly store?: OidcSessionStore;
     readonly rollingDuration: number;
     readonly absoluteDuration: number;
     readonly cookie: { readonly secure: boolean; readonly sameSite: 'lax' | 'strict' | 'none'; readonly domain?: string; readonly path: string };
@@ -67,8 +72,8 @@ export interface ResolvedOidcOptions {
     readonly postLogoutRedirectUri: string;
     /** `postLogoutRedirectUri` is the module's own landing route (the default). */
     readonly toLanding?: boolean;
-    readonly idpLogout?: boolean;
-    readonly revokeTokens?: boolean;
+    readonly idpLogout: boolean;
+    readonly revokeTokens: boolean;
     readonly backchannel: boolean;
     readonly frontchannel: boolean;
   };
@@ -276,6 +281,18 @@ function issuerAliasesOf(value: unknown, issuers: readonly string[] | OidcIssuer
   return map;
 }
 
+/** The synchronous extras with their defaults: what decides the module's providers and controllers. */
+export interface ResolvedOidcExtras {
+  readonly isGlobal: boolean;
+  /** The routes' prefix without slashes (`''` for the root), or false for `routes: false`. */
+  readonly routePrefix: string | false;
+}
+
+/** Resolves the extras (`isGlobal`, `routes`) — the one place their defaults live. */
+export function resolveOidcExtras(extras: OidcModuleExtras | undefined): ResolvedOidcExtras {
+  return Object.freeze({ isGlobal: extras?.isGlobal ?? true, routePrefix: normalizePrefix(extras) });
+}
+
 function normalizePrefix(extras: OidcModuleExtras | undefined): string | false {
   const routes = extras?.routes;
   if (routes === false) return false;
@@ -331,7 +348,9 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   }
   const basePath = baseUrl.pathname.replace(/\/+$/, '');
   const routePrefix = normalizePrefix(extras);
-  const redirectUri = `${baseUrl.origin}${basePath}${routePrefix ? `/${routePrefix}` : ''}/callback`;
+  const routesPath = `${basePath}${routePrefix ? `/${routePrefix}` : ''}`;
+  const redirectUri = `${baseUrl.origin}${routesPath}/callback`;
+  const loginUri = `${baseUrl.origin}${routesPath}/login`;
 
   const scope = raw.scope ?? 'openid profile email';
   if (typeof scope !== 'string' || !scope.split(' ').includes('openid')) {
@@ -381,9 +400,9 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (sameSite === 'none' && !secure) fail('session.cookie.sameSite', 'is "none" without a secure cookie', 'Browsers drop SameSite=None cookies that are not Secure: serve over https.');
   const rollingDuration = optionalSeconds(session.rollingDuration, 'session.rollingDuration', 86_400, 1);
   const absoluteDuration = optionalSeconds(session.absoluteDuration, 'session.absoluteDuration', 604_800, 1);
-  const store = session.store ?? new MemorySessionStore();
+  const store = session.store;
   for (const m of ['get', 'set', 'destroy', 'destroyBy'] as const) {
-    if (typeof (store as unknown as Record<string, unknown>)[m] !== 'function') {
+    if (store !== undefined && typeof (store as unknown as Record<string, unknown>)[m] !== 'function') {
       fail('session.store', `does not implement ${m}()`, 'Pass an OidcSessionStore such as MemorySessionStore or RedisSessionStore.');
     }
   }
@@ -437,7 +456,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   // The default is the module's own landing route, `<baseUrl><prefix>/logout/callback`: it checks the logout's
   // `state`, sends `Clear-Site-Data: "cache"` (so Back cannot show a private page from the back/forward cache)
   // and lands on a clean same-origin URL. Without mounted routes: `baseUrl` as written.
-  const landingUri = routePrefix === false ? undefined : redirectUri.replace(/\/callback$/, '/logout/callback');
+  const landingUri = routePrefix === false ? undefined : `${baseUrl.origin}${routesPath}/logout/callback`;
   const postLogoutRedirectUri = raw.logout?.postLogoutRedirectUri ?? landingUri ?? raw.baseUrl ?? baseUrl.origin;
   parseUrl(postLogoutRedirectUri, 'logout.postLogoutRedirectUri');
 
@@ -472,6 +491,8 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     baseUrl,
     routePrefix,
     redirectUri,
+    loginUri,
+    routesPath: routesPath || '/',
     scope,
     authorizationParams: Object.freeze(authorizationParams),
     clockTolerance,
@@ -493,8 +514,8 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     logout: Object.freeze({
       postLogoutRedirectUri,
       toLanding: landingUri !== undefined && postLogoutRedirectUri === landingUri,
-      idpLogout: raw.logout?.idpLogout,
-      revokeTokens: raw.logout?.revokeTokens,
+      idpLogout: optionalBoolean(raw.logout?.idpLogout, 'logout.idpLogout', true),
+      revokeTokens: optionalBoolean(raw.logout?.revokeTokens, 'logout.revokeTokens', true),
       backchannel: optionalBoolean(raw.logout?.backchannel, 'logout.backchannel', true),
       frontchannel: optionalBoolean(raw.logout?.frontchannel, 'logout.frontchannel', false),
     }),

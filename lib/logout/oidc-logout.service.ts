@@ -61,7 +61,7 @@ export class OidcLogoutService {
       return fallback();
     }
     await this.revoke(config, session.payload);
-    if (this.options.logout.idpLogout === false || !session.payload.idToken) return fallback();
+    if (!this.options.logout.idpLogout || !session.payload.idToken) return fallback();
     if (!config.serverMetadata().end_session_endpoint) return fallback();
     // RP-Initiated Logout §2: id_token_hint, post_logout_redirect_uri (registered value only, LO-17) and
     // client_id; §3: a fresh state, remembered with the validated returnTo for the landing route.
@@ -109,7 +109,7 @@ export class OidcLogoutService {
 
   private logoutCookieAttributes(maxAge: number) {
     const { cookie } = this.options.session;
-    return { httpOnly: true, secure: cookie.secure, sameSite: 'lax' as const, path: new URL(this.options.redirectUri).pathname.replace(/\/callback$/, '') || '/', maxAge };
+    return { httpOnly: true, secure: cookie.secure, sameSite: 'lax' as const, path: this.options.routesPath, maxAge };
   }
 
   /**
@@ -117,8 +117,7 @@ export class OidcLogoutService {
    * access token. Best effort: a failure is logged, never blocks the logout.
    */
   private async revoke(config: client.Configuration, payload: SessionPayload): Promise<void> {
-    const enabled = this.options.logout.revokeTokens ?? true;
-    if (!enabled || !config.serverMetadata().revocation_endpoint) return;
+    if (!this.options.logout.revokeTokens || !config.serverMetadata().revocation_endpoint) return;
     const pending: Array<[string, string]> = [];
     if (payload.refreshToken) pending.push([payload.refreshToken, 'refresh_token']);
     if (payload.accessToken) pending.push([payload.accessToken, 'access_token']);

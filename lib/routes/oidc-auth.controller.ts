@@ -195,7 +195,7 @@ export class OidcAuthController {
   }
 
   private loginPath(): string {
-    return new URL(this.options.redirectUri.replace(/\/callback$/, '/login')).pathname;
+    return new URL(this.options.loginUri).pathname;
   }
 
   private fail(res: PlatformResponse, err: unknown, step: string, retryUrl?: string): void {

@@ -44,7 +44,7 @@ function setup(withReplace: boolean) {
     baseUrl: 'https://app.example.com',
     session: { secret: 'a-unit-test-session-secret-of-32-chars!!', store },
   });
-  const service = new OidcSessionService(options, clock);
+  const service = new OidcSessionService(options, clock, store);
   return { store, clock, service };
 }
 

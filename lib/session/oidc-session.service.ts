@@ -3,7 +3,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { serializeCookie } from '../http/cookies.js';
 import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
-import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_SESSION_STORE, type OidcClock } from '../oidc.constants.js';
 import { SessionCrypto } from './session-crypto.js';
 import type { SessionPayload } from './session-payload.js';
 import type { OidcSessionData, OidcSessionFilter, OidcSessionStore } from './session-store.interface.js';
@@ -44,7 +44,6 @@ export class OidcSessionService {
   private readonly logger = new Logger('OidcSession');
   /** @internal */
   readonly crypto: SessionCrypto;
-  private readonly store: OidcSessionStore;
   /** store key → the sealed payload it was opened from, and what it held. Bounded; oldest dropped first. */
   private readonly opened = new Map<string, { sealed: string; payload: SessionPayload }>();
   /** signed cookie value → its store key, for cookies that verified. Bounded; oldest dropped first. */
@@ -53,9 +52,18 @@ export class OidcSessionService {
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    @Inject(OIDC_SESSION_STORE) private readonly store: OidcSessionStore,
   ) {
     this.crypto = new SessionCrypto(options.session.secrets);
-    this.store = options.session.store;
+  }
+
+  /**
+   * The store's lock, when it has one, so one instance at a time refreshes a session's tokens.
+   *
+   * @internal
+   */
+  get lock(): OidcSessionStore['lock'] {
+    return this.store.lock;
   }
 
   private now(): number {

@@ -140,7 +140,7 @@ export class OidcTokenService {
 
   private refreshNow(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
     // With a shared store, the lock makes the other instances wait and then read the winner's result.
-    const lock = this.options.session.store.lock;
+    const lock = this.sessions.lock;
     return lock ? lock.run(`refresh:${loaded.key}`, () => this.refreshLocked(loaded, force)) : this.refreshLocked(loaded, force);
   }
 

@@ -9,13 +9,13 @@ const pk = lock.packages;
 const OS = ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openharmony', 'sunos', 'aix'];
 const CPU = ['arm64', 'x64', 'arm', 'ia32', 'ppc64', 's390x', 'riscv64', 'loong64', 'wasm32'];
 let added = 0;
-for (const [path, entry] of Object.entries(pk)) {
+for (const entry of Object.values(pk)) {
   for (const [name, spec] of Object.entries(entry.optionalDependencies ?? {})) {
     const target = `node_modules/${name}`;
     if (pk[target]) continue;
     const parts = name.split('/').pop().split('-');
     const os = parts.find((p) => OS.includes(p));
-    let cpu = parts.find((p) => CPU.includes(p));
+    const cpu = parts.find((p) => CPU.includes(p));
     if (!os || !cpu) { console.error('cannot infer platform of', name); continue; }
     const e = { version: spec.replace(/^[\^~=]/, ''), cpu: [cpu], os: [os], optional: true };
     if (entry.dev) e.dev = true;

@@ -274,7 +274,7 @@ const issuers = [];
 const rows = [];
 const notes = [];
 const herdRows = [];
-let floodRows = [];
+const floodRows = [];
 try {
   const main = await startIssuer();
   issuers.push(main);
@@ -293,7 +293,7 @@ try {
       return [alg, pool];
     }),
   );
-  floodRows = await Promise.all(GUARDS.map((v) => floodThenRotate(v, v === 'passport-jwt' ? PASSPORT_ROTATE_WAIT : ROTATE_WAIT)));
+  floodRows.push(...(await Promise.all(GUARDS.map((v) => floodThenRotate(v, v === 'passport-jwt' ? PASSPORT_ROTATE_WAIT : ROTATE_WAIT)))));
   const fresh = Object.fromEntries(await minting);
 
   // Throughput: all variants up at once, interleaved per scenario.

@@ -100,7 +100,7 @@ export class OidcAuthenticator {
   private async resolveSession(req: PlatformRequest, res: PlatformResponse | undefined): Promise<OidcRequestContext | undefined> {
     const loaded = await this.sessions.get(req, res);
     if (!loaded) return undefined;
-    let session = loaded;
+    let session: LoadedSession;
     try {
       session = await this.tokens.ensureFresh(loaded);
     } catch (err) {

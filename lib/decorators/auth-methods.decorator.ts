@@ -1,11 +1,10 @@
-import type { OidcAuthMethod } from '../user/oidc-user.js';
 import { SetMetadata } from '@nestjs/common';
 import { AUTH_METHODS_KEY } from '../oidc.constants.js';
 
 /**
  * Where a route takes its credential from: `'session'` (the session cookie) or `'bearer'` (the `Authorization`
  * header, with either the Bearer or the DPoP scheme). The scheme a request actually used is
- * {@link OidcAuthMethod} on the user (`'session' | 'bearer' | 'dpop'`).
+ * `OidcAuthMethod` on the user (`'session' | 'bearer' | 'dpop'`).
  */
 export type OidcCredentialSource = 'session' | 'bearer';
 

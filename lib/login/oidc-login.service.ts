@@ -229,7 +229,7 @@ export class OidcLoginService {
   private hostHint(req: PlatformRequest): string {
     const host = requestHeader(req, 'host');
     // Only a plausible host[:port] is repeated (it comes from the request).
-    if (!host || !/^[A-Za-z0-9.\-]{1,100}(:\d{1,5})?$|^\[[0-9a-fA-F:]{2,45}\](:\d{1,5})?$/.test(host) || host === this.options.baseUrl.host) return '';
+    if (!host || !/^[A-Za-z0-9.-]{1,100}(:\d{1,5})?$|^\[[0-9a-fA-F:]{2,45}\](:\d{1,5})?$/.test(host) || host === this.options.baseUrl.host) return '';
     return ` — you opened ${this.options.baseUrl.protocol}//${host} but baseUrl is ${this.options.baseUrl.origin}: cookies are per host, so open the app at its baseUrl`;
   }
 

@@ -1,11 +1,10 @@
-import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { IdTokenClaims } from '../claims/id-token-claims.js';
 import type { UserInfoClaims } from '../claims/userinfo-claims.js';
 
 /**
  * How the current request was authenticated: the session cookie, or the `Authorization` header with the Bearer
- * or the DPoP scheme (RFC 9449). `@AuthMethods()` chooses between the two sources, {@link OidcCredentialSource}.
+ * or the DPoP scheme (RFC 9449). `@AuthMethods()` chooses between the two sources, `OidcCredentialSource`.
  */
 export type OidcAuthMethod = 'session' | 'bearer' | 'dpop';
 

@@ -2,12 +2,11 @@
 // tarball into a throwaway consumer, then imports it from ESM, requires it from CommonJS (Node's
 // require(esm)) and boots a tiny Nest app with it. Prints "N passed, N failed".
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const work = mkdtempSync(join(tmpdir(), 'nestjs-oidc-pack-'));
 let passed = 0;
 let failed = 0;
@@ -110,7 +109,7 @@ try {
       writeFileSync(snapshotFile, current);
       return;
     }
-    let recorded = '';
+    let recorded;
     try {
       recorded = readFileSync(snapshotFile, 'utf8');
     } catch {

@@ -37,6 +37,7 @@ const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenSer
  * OpenID Connect for NestJS: browser login with server-side sessions, logout, and a guard that accepts
  * the session or a Bearer/DPoP access token.
  *
+  * @see OIDC Core §3.1 (authorization code flow), RFC 7636 (PKCE), RFC 9700 (OAuth 2.0 security BCP)
  * @example
  * ```ts
  * OidcModule.forRootAsync({

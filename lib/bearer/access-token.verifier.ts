@@ -180,6 +180,7 @@ export class AccessTokenVerifier {
   /**
    * Verifies `token` (and, with `dpopProof`, the proof and the token's binding to its key).
    *
+    * @see RFC 9068 §4, RFC 9449 §4.3 and §7, RFC 8725
    * @example
    * ```ts
    * const claims = await verifier.verify(token);

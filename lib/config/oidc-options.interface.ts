@@ -63,7 +63,12 @@ export interface OidcModuleOptions {
   /** Server-side sessions. */
   session?: OidcSessionOptions;
   /** Automatic token refresh. */
-  refresh?: { auto?: boolean; leeway?: number };
+  refresh?: {
+    /** Refresh a session's tokens when a request finds them due. @default true */
+    auto?: boolean;
+    /** Seconds before the access token's expiry at which it is due. @default 60 */
+    leeway?: number;
+  };
   /** Use Pushed Authorization Requests (RFC 9126) when the OP supports them. @default false */
   pushedAuthorizationRequests?: boolean;
   /** Enables Bearer/DPoP access-token authentication. */
@@ -81,9 +86,13 @@ export interface OidcModuleOptions {
   /** Hook after a successful callback, before the session is saved. */
   afterCallback?: AfterCallbackHook;
   /** Outbound HTTP to the OP. */
-  http?: { timeout?: number };
+  http?: {
+    /** Milliseconds an OP call may take before it fails with `ERR_OIDC_OP_TIMEOUT` (504). @default 5000 */
+    timeout?: number;
+  };
 }
 
+/** Server-side sessions (the `session` option). */
 export interface OidcSessionOptions {
   /** At least 32 characters. An array rotates keys: the first signs and seals, all verify and open. */
   secret: string | string[];
@@ -95,7 +104,17 @@ export interface OidcSessionOptions {
   rollingDuration?: number;
   /** Absolute lifetime in seconds. @default 604800 (7 days) */
   absoluteDuration?: number;
-  cookie?: { secure?: boolean; sameSite?: 'lax' | 'strict' | 'none'; domain?: string; path?: string };
+  /** The session cookie's attributes (it is always `HttpOnly`). */
+  cookie?: {
+    /** @default true when `baseUrl` is https:, else false */
+    secure?: boolean;
+    /** @default 'lax' */
+    sameSite?: 'lax' | 'strict' | 'none';
+    /** Leave unset (host-only cookie) unless subdomains must share the session. @default unset */
+    domain?: string;
+    /** @default '/' */
+    path?: string;
+  };
 }
 
 /**
@@ -179,11 +198,38 @@ export interface OidcBearerOptions {
   };
 }
 
+/** Logout behaviour (the `logout` option): RP-initiated, back-channel and front-channel logout. */
 export interface OidcLogoutOptions {
+  /**
+   * Where the OP sends the browser after RP-initiated logout (`post_logout_redirect_uri`, OIDC RP-Initiated
+   * Logout 1.0 §2); register it at the OP exactly. The default, the module's landing route, checks the logout's
+   * `state`, then redirects to the `returnTo` given at `/auth/logout` with `Clear-Site-Data: "cache"`.
+   * @default '<baseUrl><prefix>/logout/callback' (`baseUrl` when `routes: false`)
+   */
   postLogoutRedirectUri?: string;
+  /**
+   * End the session at the OP too: `/auth/logout` redirects to the OP's `end_session_endpoint` with the
+   * `id_token_hint` (RP-Initiated Logout §2). Off, or without that endpoint, only the local session ends.
+   * @default true
+   */
   idpLogout?: boolean;
+  /**
+   * Revoke the session's refresh and access tokens at logout (RFC 7009), when the OP has a
+   * `revocation_endpoint`. Best effort: a failure is logged and never blocks the logout.
+   * @default true
+   */
   revokeTokens?: boolean;
+  /**
+   * Mount `POST /auth/backchannel-logout` (OIDC Back-Channel Logout 1.0): the OP ends sessions by `sid` or `sub`
+   * with a signed logout token. Off: the route answers 404.
+   * @default true
+   */
   backchannel?: boolean;
+  /**
+   * Mount `GET /auth/frontchannel-logout?iss=…&sid=…` (OIDC Front-Channel Logout 1.0), loaded by the OP in an
+   * iframe. Off: the route answers 404.
+   * @default false
+   */
   frontchannel?: boolean;
 }
 

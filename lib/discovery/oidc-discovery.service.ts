@@ -89,7 +89,11 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     return config.clientMetadata().id_token_signed_response_alg as string;
   }
 
-  /** The OP's metadata, checked with class-validator. */
+  /**
+   * The OP's metadata, checked with class-validator.
+   *
+   * @see OpenID Connect Discovery 1.0 §3, §4.3
+   */
   async getMetadata(): Promise<ProviderMetadata> {
     const config = await this.getConfiguration();
     return Object.assign(new ProviderMetadata(), config.serverMetadata());

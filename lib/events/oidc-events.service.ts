@@ -33,7 +33,11 @@ export class OidcEvents {
   private readonly logger = new Logger('OidcEvents');
   private readonly listeners = new Map<OidcEventType | '*', Set<OidcEventListener>>();
 
-  /** Subscribes to one event type, or `'*'` for all; returns a function that unsubscribes. */
+  /**
+   * Subscribes to one event type, or `'*'` for all; returns a function that unsubscribes.
+   *
+   * @see README "Events" for the event types
+   */
   on<T extends OidcEventType>(type: T | '*', listener: OidcEventListener<T>): () => void {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));

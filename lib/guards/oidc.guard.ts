@@ -42,6 +42,7 @@ interface RouteMetadata {
  *
  * Subclass it and override the protected hooks to change a decision.
  *
+  * @see RFC 6750 §3 (challenges), RFC 9449 §7.1
  * @example
  * ```ts
  * @UseGuards(OidcGuard) @Controller('profile') export class ProfileController { … }

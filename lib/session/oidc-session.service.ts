@@ -251,6 +251,8 @@ export class OidcSessionService {
   /**
    * Ends every session of `iss` matching `sid`, or else `sub` (Back-Channel Logout §2.7), in whatever
    * store is configured — with a shared store, on every instance. Resolves to how many ended.
+    *
+    * @see OIDC Back-Channel Logout 1.0 §2.7
    */
   async endSessions(filter: OidcSessionFilter): Promise<number> {
     if (filter.sid === undefined && filter.sub === undefined) {

@@ -95,7 +95,11 @@ export class OidcTokenService {
     return Math.floor(this.clock.now() / 1000);
   }
 
-  /** The access token of the request: its bearer token, or its session's (refreshed first when due). */
+  /**
+   * The access token of the request: its bearer token, or its session's (refreshed first when due).
+   *
+   * @see RFC 6749 §6 (refresh when due)
+   */
   async getAccessToken(req: PlatformRequest): Promise<string | undefined> {
     const context = getOidcContext(req);
     if (context?.user.authMethod !== 'session' && context?.accessToken) return context.accessToken;
@@ -104,7 +108,11 @@ export class OidcTokenService {
     return (await this.ensureFresh(session)).payload.accessToken;
   }
 
-  /** Refreshes a session's tokens now, by `OidcUser.sessionId`. */
+  /**
+   * Refreshes a session's tokens now, by `OidcUser.sessionId`.
+   *
+   * @see RFC 6749 §6, OIDC Core §12
+   */
   async refresh(sessionId: string): Promise<void> {
     const session = await this.sessions.read(sessionId);
     if (!session) throw new OidcError('ERR_OIDC_SESSION_ENDED', 'No such session.');
@@ -221,6 +229,7 @@ export class OidcTokenService {
    * An access token for the app itself (client credentials grant, RFC 6749 §4.4), cached per
    * (scope, resource) until shortly before it expires; concurrent callers share one request.
    *
+    * @see RFC 6749 §4.4, RFC 8707 (resource)
    * @example
    * ```ts
    * const { accessToken } = await tokens.clientCredentials({ scope: 'reports:read', resource: 'https://api.example.com' });
@@ -261,6 +270,7 @@ export class OidcTokenService {
    * OAuth 2.0 Token Exchange (RFC 8693 §2.1). `extra` adds parameters but can never override one the
    * method sets or that carries credentials (checked case-insensitively); arrays are bounded.
    *
+    * @see RFC 8693 (token exchange)
    * @example
    * ```ts
    * const downstream = await tokens.exchange({
@@ -308,7 +318,11 @@ export class OidcTokenService {
     }
   }
 
-  /** Userinfo (OIDC Core §5.3) for an access token, checked with class-validator. */
+  /**
+   * Userinfo (OIDC Core §5.3) for an access token, checked with class-validator.
+   *
+   * @see OIDC Core §5.3
+   */
   async userinfo(accessToken: string): Promise<UserInfoClaims> {
     const config = await this.discovery.getConfiguration();
     let body: unknown;
@@ -320,7 +334,11 @@ export class OidcTokenService {
     return toClaims(UserInfoClaims, body, 'The userinfo response');
   }
 
-  /** Token introspection (RFC 7662) with the client's credentials. */
+  /**
+   * Token introspection (RFC 7662) with the client's credentials.
+   *
+   * @see RFC 7662
+   */
   async introspect(token: string, tokenTypeHint?: string): Promise<Record<string, unknown> & { active: boolean }> {
     const config = await this.discovery.getConfiguration();
     try {
@@ -331,7 +349,11 @@ export class OidcTokenService {
     }
   }
 
-  /** Token revocation (RFC 7009). */
+  /**
+   * Token revocation (RFC 7009).
+   *
+   * @see RFC 7009
+   */
   async revoke(token: string, tokenTypeHint?: 'access_token' | 'refresh_token'): Promise<void> {
     const config = await this.discovery.getConfiguration();
     try {

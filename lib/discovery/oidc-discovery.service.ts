@@ -90,7 +90,9 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   }
 
   /**
-   * The OP's metadata, checked with class-validator.
+   * The OP's metadata as a {@link ProviderMetadata} (its class-validator decorators document the members the
+   * module relies on; the document itself is the one openid-client accepted at discovery — `issuer` checked
+   * against the configured one, OIDC Discovery §4.3 — and is not validated again here).
    *
    * @see OpenID Connect Discovery 1.0 §3, §4.3
    */

@@ -14,7 +14,7 @@
  * shrunk counterexample, so it replays exactly.
  */
 import fc from 'fast-check';
-import { sanitizeReturnTo } from '../lib/login/return-to.js';
+import { sanitizeReturnTo } from '../lib/http/return-to.js';
 import { CapturingLogger } from './fixtures/capturing-logger.js';
 import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { API_RESOURCE, type TestOp } from './fixtures/op.fixture.js';

@@ -12,7 +12,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { bearerChallenges, markPrivate, type AccessTokenScheme } from '../http/error-response.js';
 import { requestHeader, requestHeaderAll, requestMethod, requestPathAndQuery, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
-import { sanitizeReturnTo } from '../login/return-to.js';
+import { sanitizeReturnTo } from '../http/return-to.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import type { SessionPayload } from '../session/session-payload.js';

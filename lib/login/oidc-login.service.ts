@@ -16,7 +16,7 @@ import { OidcSessionService, type LoadedSession } from '../session/oidc-session.
 import { readScopes } from '../user/oidc-user.js';
 import { IdTokenVerifier } from './id-token.verifier.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
-import { sanitizeReturnTo } from './return-to.js';
+import { sanitizeReturnTo } from '../http/return-to.js';
 
 /** Authorization response parameters that must appear at most once (LF-03c). */
 const SINGLE_VALUED = ['state', 'code', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];

@@ -4,7 +4,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { serializeCookie } from '../http/cookies.js';
 import { appendSetCookie, requestCookies, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
-import { sanitizeReturnTo } from '../login/return-to.js';
+import { sanitizeReturnTo } from '../http/return-to.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';

@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { OidcModuleExtras, OidcModuleOptions } from './config/oidc-options.interface.js';
 import { AccessTokenVerifier } from './bearer/access-token.verifier.js';
 import { DpopVerifier } from './bearer/dpop.verifier.js';
-import { JwksCache } from './bearer/jwks.cache.js';
+import { DEFAULT_JWKS_CACHE_SETTINGS, JWKS_CACHE_SETTINGS, JwksCache } from './bearer/jwks.cache.js';
 import { TokenIntrospector } from './bearer/token-introspector.js';
 import { resolveOidcExtras, resolveOidcOptions, type ResolvedOidcOptions } from './config/resolve-oidc-options.js';
 import { OidcEvents } from './events/oidc-events.service.js';
@@ -18,7 +18,7 @@ import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticato
 import { OidcPassportRegistrar } from './passport/oidc-passport.registrar.js';
 import { MemoryReplayCache } from './cache/replay-cache.js';
 import { OidcChannelLogoutService } from './logout/oidc-channel-logout.service.js';
-import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, OIDC_SESSION_STORE, systemClock } from './oidc.constants.js';
+import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, OIDC_SESSION_STORE, systemClock, type OidcClock } from './oidc.constants.js';
 import { MemorySessionStore } from './session/memory-session.store.js';
 import type { OidcSessionStore } from './session/session-store.interface.js';
 import {
@@ -76,16 +76,17 @@ export class OidcModule extends OidcConfigurableModule {
         useFactory: (raw: OidcModuleOptions, x: OidcModuleExtras) => resolveOidcOptions(raw, x),
       },
       { provide: OIDC_CLOCK, useValue: systemClock },
+      { provide: JWKS_CACHE_SETTINGS, useValue: DEFAULT_JWKS_CACHE_SETTINGS },
       {
         provide: OIDC_SESSION_STORE,
-        inject: [OIDC_OPTIONS],
-        useFactory: (options: ResolvedOidcOptions) => options.session.store ?? new MemorySessionStore(),
+        inject: [OIDC_OPTIONS, OIDC_CLOCK],
+        useFactory: (options: ResolvedOidcOptions, clock: OidcClock) => options.session.store ?? new MemorySessionStore({ now: () => clock.now() }),
       },
       {
         // A shared store (Redis) brings a shared replay cache, so a replayed jti is refused on every instance.
         provide: OIDC_REPLAY_CACHE,
-        inject: [OIDC_SESSION_STORE],
-        useFactory: (store: OidcSessionStore) => store.replayCache ?? new MemoryReplayCache(),
+        inject: [OIDC_SESSION_STORE, OIDC_CLOCK],
+        useFactory: (store: OidcSessionStore, clock: OidcClock) => store.replayCache ?? new MemoryReplayCache(undefined, () => clock.now()),
       },
       OidcChannelLogoutService,
       ...PUBLIC_PROVIDERS,

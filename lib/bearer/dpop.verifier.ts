@@ -112,7 +112,7 @@ export function dpopRequestOf(req: PlatformRequest, origin: string): DpopRequest
 }
 
 /** `cnf.jkt` of a DPoP-bound token; other confirmation methods cannot be checked here, so they are refused. */
-export function boundKeyOf(claims: AccessTokenClaims): string | undefined {
+function boundKeyOf(claims: AccessTokenClaims): string | undefined {
   const cnf = claims.cnf;
   if (cnf === undefined) return undefined;
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw invalidToken('The access token cnf claim is invalid.');
@@ -150,7 +150,7 @@ export class DpopVerifier {
     @Optional() @Inject(OIDC_REPLAY_CACHE) replay?: ReplayCache,
   ) {
     // The module's shared replay cache (a Redis one makes a replay to another instance fail too).
-    this.replay = replay ?? new MemoryReplayCache();
+    this.replay = replay ?? new MemoryReplayCache(undefined, () => clock.now());
   }
 
   /** Algorithms accepted for proofs: the resolved `bearer.algorithms` (asymmetric only). */

@@ -8,7 +8,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 
-/** Timing of {@link JwksCache}; override with the {@link JWKS_CACHE_SETTINGS} provider (tests, tuning). */
+/** Timing of {@link JwksCache}; the module provides the defaults under {@link JWKS_CACHE_SETTINGS} (tests override it). */
 export interface JwksCacheSettings {
   /** Seconds between two refetches caused by a token whose `kid` is unknown (RS-01). @default 30 */
   cooldown: number;
@@ -18,10 +18,15 @@ export interface JwksCacheSettings {
   maxResponseBytes: number;
 }
 
-/** Injection token for partial {@link JwksCacheSettings}. */
+/**
+ * Injection token of the {@link JwksCacheSettings} (partial; the rest defaults).
+ *
+ * @internal
+ */
 export const JWKS_CACHE_SETTINGS = Symbol('nestjs-oidc:jwks-cache-settings');
 
-const DEFAULT_SETTINGS: JwksCacheSettings = Object.freeze({ cooldown: 30, maxAge: 600, maxResponseBytes: 512 * 1024 });
+/** @internal */
+export const DEFAULT_JWKS_CACHE_SETTINGS: JwksCacheSettings = Object.freeze({ cooldown: 30, maxAge: 600, maxResponseBytes: 512 * 1024 });
 
 /** Keys kept per issuer; a JWKS with more is cut (a real OP publishes a handful). */
 const MAX_KEYS = 100;
@@ -164,7 +169,7 @@ export class JwksCache {
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
     @Optional() @Inject(JWKS_CACHE_SETTINGS) settings?: Partial<JwksCacheSettings>,
   ) {
-    this.settings = { ...DEFAULT_SETTINGS, ...settings };
+    this.settings = { ...DEFAULT_JWKS_CACHE_SETTINGS, ...settings };
   }
 
   /**

@@ -28,7 +28,7 @@ export interface RedisConnectionOptions {
  */
 const DOWN = new Set(['reconnecting', 'disconnecting', 'close', 'end']);
 
-export const DEFAULT_PREFIX = 'oidc:';
+const DEFAULT_PREFIX = 'oidc:';
 const DEFAULT_COMMAND_TIMEOUT = 1_000;
 
 /**

@@ -1,3 +1,5 @@
+import { BoundedCache } from './bounded-cache.js';
+
 /**
  * Remembers one-time identifiers (`jti` of logout tokens and DPoP proofs) until they expire, so a
  * replay is refused. A shared implementation (Redis) makes a replay to another instance fail too.
@@ -15,28 +17,23 @@ export interface ReplayCache {
 
 /** In-process {@link ReplayCache}: bounded (oldest dropped first) and expiring. */
 export class MemoryReplayCache implements ReplayCache {
-  private readonly seen = new Map<string, number>();
+  private readonly seen: BoundedCache<string, true>;
 
-  constructor(private readonly maxEntries = 100_000) {}
+  /**
+   * @param maxEntries most identifiers remembered; beyond it the oldest is forgotten first.
+   * @param now epoch milliseconds (the module passes its clock).
+   */
+  constructor(maxEntries = 100_000, private readonly now: () => number = Date.now) {
+    this.seen = new BoundedCache(maxEntries, now);
+  }
 
   async recordOnce(key: string, ttlSeconds: number): Promise<boolean> {
-    const now = Date.now();
-    const until = this.seen.get(key);
-    if (until !== undefined && until > now) return false;
-    this.seen.delete(key);
-    this.seen.set(key, now + Math.max(1, ttlSeconds) * 1000);
-    if (this.seen.size > this.maxEntries) this.evict(now);
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, true, this.now() + Math.max(1, ttlSeconds) * 1000);
     return true;
   }
 
   async forget(key: string): Promise<void> {
     this.seen.delete(key);
-  }
-
-  private evict(now: number): void {
-    for (const [key, until] of this.seen) {
-      if (this.seen.size <= this.maxEntries && until > now) break;
-      this.seen.delete(key);
-    }
   }
 }

@@ -4,7 +4,7 @@ import { ASYMMETRIC_ALGORITHMS, type ResolvedOidcOptions } from '../config/resol
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
-import { OIDC_OPTIONS } from '../oidc.constants.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { ProviderMetadata } from '../claims/provider-metadata.js';
 
 /** ID token algorithms we pin, in order of preference (OIDC Core §15.1: RS256 is mandatory to implement). */
@@ -32,7 +32,10 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   private publishedList?: readonly string[];
   private warnedTrailingSlash = false;
 
-  constructor(@Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions) {}
+  constructor(
+    @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+  ) {}
 
   onModuleInit(): void {
     this.attempt().catch(() => undefined);
@@ -75,7 +78,7 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   async getConfiguration(): Promise<client.Configuration> {
     if (this.configuration) return this.configuration;
     if (this.inflight) return this.inflight;
-    if (Date.now() >= this.nextAttemptAt) return this.attempt();
+    if (this.clock.now() >= this.nextAttemptAt) return this.attempt();
     throw this.unavailable();
   }
 
@@ -132,7 +135,7 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   private scheduleRetry(): void {
     if (this.closed) return;
     const delay = this.retryDelay;
-    this.nextAttemptAt = Date.now() + delay;
+    this.nextAttemptAt = this.clock.now() + delay;
     this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {

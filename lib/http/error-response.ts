@@ -10,7 +10,7 @@ import { sendResponse, setResponseHeader, type PlatformResponse } from './platfo
  */
 
 /** Headers on every answer of the built-in routes (SE-02, SE-08): never cached, never leaking a referrer. */
-export const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'cache-control': 'no-store',
   pragma: 'no-cache',
   'referrer-policy': 'no-referrer',

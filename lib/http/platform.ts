@@ -158,11 +158,6 @@ export function sendResponse(
   express.status(status).send(body);
 }
 
-/** 302 (or another 3xx) to `location`. */
-export function sendRedirect(res: PlatformResponse, location: string, status = 302, headers: Record<string, string> = {}): void {
-  sendResponse(res, status, '', { ...headers, location });
-}
-
 /** A Node-style response whose headers can be set (Express's `res`). */
 interface HeaderTarget {
   setHeader(name: string, value: string | string[]): unknown;
@@ -180,7 +175,7 @@ function isHeaderTarget(value: unknown): value is HeaderTarget {
  * and forwarded to the real response when there is one; on Fastify they stay here, so `WWW-Authenticate`,
  * `Cache-Control` and cookie changes are not sent and a login redirect becomes a 401.
  */
-export class StrategyResponse implements HeaderTarget {
+class StrategyResponse implements HeaderTarget {
   private readonly headers = new Map<string, string | string[]>();
 
   constructor(readonly target: HeaderTarget | undefined) {}

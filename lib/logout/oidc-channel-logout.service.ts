@@ -113,7 +113,7 @@ export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backcha
 const MAX_AGE_SECONDS = 600;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
-export interface LogoutTokenExpectations {
+interface LogoutTokenExpectations {
   issuer: string;
   clientId: string;
   /** The pinned algorithm the OP signs with (the ID token's, OIDC Back-Channel Logout §2.6 step 3). */
@@ -133,7 +133,7 @@ function invalid(message: string, cause?: unknown): OidcError {
  * Verifies a logout token exactly per OpenID Connect Back-Channel Logout 1.0 §2.6. The caller records
  * the `jti` (step 8) only after this resolves, so an invalid token never burns one.
  */
-export async function verifyLogoutToken(token: string, expect: LogoutTokenExpectations): Promise<LogoutTokenClaims> {
+async function verifyLogoutToken(token: string, expect: LogoutTokenExpectations): Promise<LogoutTokenClaims> {
   if (token.length > MAX_TOKEN_LENGTH || token.split('.').length !== 3) {
     throw invalid('The logout_token is not a signed JWT.');
   }

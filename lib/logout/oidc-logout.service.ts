@@ -5,7 +5,7 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { serializeCookie } from '../http/cookies.js';
 import { appendSetCookie, requestCookies, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { sanitizeReturnTo } from '../http/return-to.js';
-import { OIDC_OPTIONS } from '../oidc.constants.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
 import type { SessionPayload } from '../session/session-payload.js';
@@ -31,7 +31,13 @@ export class OidcLogoutService {
     private readonly discovery: OidcDiscoveryService,
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
+    @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
   ) {}
+
+  /** Epoch seconds. */
+  private now(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
 
   /**
    * Ends the local session and clears its cookie first (LO-16: nothing survives if the OP is never
@@ -79,7 +85,7 @@ export class OidcLogoutService {
   /** A fresh logout `state`, sealed in a short-lived cookie with the validated returnTo for the landing route. */
   private async remember(res: PlatformResponse, returnTo: unknown): Promise<string> {
     const state = client.randomState();
-    const pending: PendingLogout = { state, returnTo: sanitizeReturnTo(returnTo), createdAt: Math.floor(Date.now() / 1000) };
+    const pending: PendingLogout = { state, returnTo: sanitizeReturnTo(returnTo), createdAt: this.now() };
     appendSetCookie(
       res,
       serializeCookie(this.logoutCookieName(), await this.sessions.crypto.seal(pending, LOGOUT_CONTEXT), this.logoutCookieAttributes(LOGOUT_TTL)),
@@ -99,7 +105,7 @@ export class OidcLogoutService {
     appendSetCookie(res, serializeCookie(this.logoutCookieName(), '', this.logoutCookieAttributes(0)));
     const pending = await this.sessions.crypto.open<PendingLogout>(sealed, LOGOUT_CONTEXT);
     if (!pending || state.length !== 1 || state[0] !== pending.state) return undefined;
-    if (Math.floor(Date.now() / 1000) - pending.createdAt > LOGOUT_TTL) return undefined;
+    if (this.now() - pending.createdAt > LOGOUT_TTL) return undefined;
     return new URL(pending.returnTo, this.options.baseUrl.origin).href;
   }
 

@@ -4,6 +4,8 @@ import type { OidcSessionData, OidcSessionFilter, OidcSessionStore } from './ses
 export interface MemorySessionStoreOptions {
   /** Most sessions kept; the least recently used is dropped beyond it. @default 10000 */
   maxEntries?: number;
+  /** The clock, epoch milliseconds (the module passes its own). @default Date.now */
+  now?: () => number;
 }
 
 interface Entry {
@@ -27,6 +29,7 @@ export class MemorySessionStore implements OidcSessionStore {
   private readonly bySid = new Map<string, Set<string>>();
   private readonly bySub = new Map<string, Set<string>>();
   private readonly maxEntries: number;
+  private readonly now: () => number;
 
   constructor(options: MemorySessionStoreOptions = {}) {
     const max = options.maxEntries ?? 10_000;
@@ -34,6 +37,7 @@ export class MemorySessionStore implements OidcSessionStore {
       throw new TypeError('MemorySessionStore: `maxEntries` must be a positive integer.');
     }
     this.maxEntries = max;
+    this.now = options.now ?? Date.now;
   }
 
   /** Number of live entries (expired ones may linger until touched or evicted). */
@@ -44,7 +48,7 @@ export class MemorySessionStore implements OidcSessionStore {
   async get(id: string): Promise<OidcSessionData | undefined> {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
+    if (entry.expiresAt <= this.now()) {
       this.remove(id, entry);
       return undefined;
     }
@@ -57,7 +61,7 @@ export class MemorySessionStore implements OidcSessionStore {
   async set(id: string, data: OidcSessionData, ttlSeconds: number): Promise<void> {
     const previous = this.entries.get(id);
     if (previous) this.remove(id, previous);
-    this.entries.set(id, { data, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.entries.set(id, { data, expiresAt: this.now() + ttlSeconds * 1000 });
     index(this.bySub, `${data.iss}\n${data.sub}`, id);
     if (data.sid) index(this.bySid, `${data.iss}\n${data.sid}`, id);
     while (this.entries.size > this.maxEntries) {
@@ -69,7 +73,7 @@ export class MemorySessionStore implements OidcSessionStore {
   async replace(id: string, data: OidcSessionData, ttlSeconds: number, expectedPayload: string): Promise<boolean> {
     const entry = this.entries.get(id);
     // Synchronous from the read to the write: nothing can end or change the session in between.
-    if (!entry || entry.expiresAt <= Date.now() || entry.data.payload !== expectedPayload) return false;
+    if (!entry || entry.expiresAt <= this.now() || entry.data.payload !== expectedPayload) return false;
     await this.set(id, data, ttlSeconds);
     return true;
   }

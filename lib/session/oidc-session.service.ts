@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { BoundedCache } from '../cache/bounded-cache.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { serializeCookie } from '../http/cookies.js';
 import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
@@ -45,9 +46,9 @@ export class OidcSessionService {
   /** @internal */
   readonly crypto: SessionCrypto;
   /** store key → the sealed payload it was opened from, and what it held. Bounded; oldest dropped first. */
-  private readonly opened = new Map<string, { sealed: string; payload: SessionPayload }>();
+  private readonly opened = new BoundedCache<string, { sealed: string; payload: SessionPayload }>(OPENED_CACHE_ENTRIES);
   /** signed cookie value → its store key, for cookies that verified. Bounded; oldest dropped first. */
-  private readonly verifiedCookies = new Map<string, string>();
+  private readonly verifiedCookies = new BoundedCache<string, string>(VERIFIED_COOKIE_ENTRIES);
 
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
@@ -108,7 +109,7 @@ export class OidcSessionService {
     const id = this.crypto.verifyCookie(cookie);
     if (id === undefined) return undefined;
     const key = SessionCrypto.storeKey(id);
-    remember(this.verifiedCookies, cookie, key, VERIFIED_COOKIE_ENTRIES);
+    this.verifiedCookies.set(cookie, key);
     return key;
   }
 
@@ -135,7 +136,7 @@ export class OidcSessionService {
     const cached = this.opened.get(key);
     if (cached?.sealed === sealed) return cached.payload;
     const payload = await this.crypto.open<SessionPayload>(sealed, key);
-    if (payload) remember(this.opened, key, { sealed, payload }, OPENED_CACHE_ENTRIES);
+    if (payload) this.opened.set(key, { sealed, payload });
     return payload;
   }
 
@@ -283,11 +284,4 @@ export class OidcSessionService {
       throw new OidcError('ERR_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly.', { cause: err });
     }
   }
-}
-
-/** Sets `key` as the newest entry of `map`, dropping the oldest beyond `max` (a bounded per-process cache). */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as K);
 }

@@ -7,6 +7,7 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { IdTokenVerifier } from '../login/id-token.verifier.js';
+import { BoundedCache } from '../cache/bounded-cache.js';
 import { OidcError } from '../errors/oidc.error.js';
 import type { PlatformRequest } from '../http/platform.js';
 import { getOidcContext } from '../http/request-context.js';
@@ -77,7 +78,7 @@ const CLIENT_FAULTS: ReadonlySet<string> = new Set(['invalid_client', 'unauthori
 @Injectable()
 export class OidcTokenService {
   private readonly logger = new Logger('OidcTokens');
-  private readonly clientTokens = new Map<string, OidcTokenSet>();
+  private readonly clientTokens = new BoundedCache<string, OidcTokenSet>(CLIENT_TOKEN_CACHE_ENTRIES);
   private readonly clientFlights = new Map<string, Promise<OidcTokenSet>>();
   /** Single flight per session: concurrent requests of one session share one refresh (SE-12). */
   private readonly refreshing = new Map<string, Promise<LoadedSession>>();
@@ -248,9 +249,7 @@ export class OidcTokenService {
       this.clientFlights.set(key, flight);
     }
     const tokens = await flight;
-    this.clientTokens.delete(key);
     this.clientTokens.set(key, tokens);
-    if (this.clientTokens.size > CLIENT_TOKEN_CACHE_ENTRIES) this.clientTokens.delete(this.clientTokens.keys().next().value as string);
     return tokens;
   }
 

@@ -17,7 +17,7 @@ import {
 } from './fixtures/hostile-op.fixture.js';
 
 const API = 'https://api.keys.test';
-/** JwksCache defaults (lib/bearer/jwks.cache.ts) */
+/** JwksCache defaults (lib/keys/jwks.cache.ts) */
 const COOLDOWN = 30;
 const MAX_AGE = 600;
 

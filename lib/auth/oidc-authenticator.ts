@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AccessTokenVerifier } from '../bearer/access-token.verifier.js';
 import { assertDpopSchemeAccepted, dpopRequestOf } from '../bearer/dpop.verifier.js';
-import { canonicalIssuer } from '../bearer/jwks.cache.js';
+import { canonicalIssuer } from '../keys/jwks.cache.js';
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
 import { IdTokenClaims } from '../claims/id-token-claims.js';

@@ -21,7 +21,7 @@ import type { OidcDiscoveryService } from '../discovery/oidc-discovery.service.j
 import { OidcError } from '../errors/oidc.error.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { accessTokenHash, DpopVerifier } from './dpop.verifier.js';
-import { JwksCache } from './jwks.cache.js';
+import { JwksCache } from '../keys/jwks.cache.js';
 
 const API = 'https://api.example.test';
 const CLIENT_ID = 'client-1';

@@ -10,7 +10,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { checkAuthorizedParty } from './authorized-party.js';
 import { assertBearerSchemeAccepted, assertBoundTo, assertDpopSchemeAccepted, assertNotBound, DpopVerifier } from './dpop.verifier.js';
-import { canonicalIssuer, checkTrustedIssuer, JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from './jwks.cache.js';
+import { canonicalIssuer, checkTrustedIssuer, JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from '../keys/jwks.cache.js';
 import { TokenIntrospector } from './token-introspector.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 

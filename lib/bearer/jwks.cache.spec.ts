@@ -10,7 +10,7 @@ import type { OidcDiscoveryService } from '../discovery/oidc-discovery.service.j
 import { OidcError } from '../errors/oidc.error.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { DpopVerifier } from './dpop.verifier.js';
-import { JwksCache, type JwksCacheSettings } from './jwks.cache.js';
+import { JwksCache, type JwksCacheSettings } from '../keys/jwks.cache.js';
 
 const API = 'https://api.example.test';
 

@@ -9,7 +9,7 @@ import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { checkAuthorizedParty } from './authorized-party.js';
-import { checkTrustedIssuer } from './jwks.cache.js';
+import { checkTrustedIssuer } from '../keys/jwks.cache.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** An opaque access token the OP reported active, with its introspection response as claims. */

@@ -14,7 +14,7 @@ import type { ReplayCache } from '../cache/replay-cache.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import { readScopes } from '../user/oidc-user.js';
-import { IdTokenVerifier } from './id-token.verifier.js';
+import { IdTokenVerifier } from '../tokens/id-token.verifier.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
 import { sanitizeReturnTo } from '../http/return-to.js';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import { CLIENT_SECRET_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
-import { JwksCache } from '../bearer/jwks.cache.js';
+import { JwksCache } from '../keys/jwks.cache.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { toClaims } from '../claims/claims.validation.js';
 import { LogoutTokenClaims } from '../claims/logout-token-claims.js';

@@ -6,7 +6,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
-import { IdTokenVerifier } from '../login/id-token.verifier.js';
+import { IdTokenVerifier } from './id-token.verifier.js';
 import { BoundedCache } from '../cache/bounded-cache.js';
 import { OidcError } from '../errors/oidc.error.js';
 import type { PlatformRequest } from '../http/platform.js';

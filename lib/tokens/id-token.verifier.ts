@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors } from 'jose';
-import { JwksCache } from '../bearer/jwks.cache.js';
+import { JwksCache } from '../keys/jwks.cache.js';
 import { CLIENT_SECRET_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { logText } from '../errors/log-text.js';

@@ -54,19 +54,28 @@ export default async function config(): Promise<Config> {
   // The real-browser suite needs Chromium (`.ci/run` installs Debian's package); left out elsewhere without it.
   if (!ci && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
     if (!process.env.OIDC_TEST_NO_CHROMIUM_NOTED) {
-      process.stderr.write('\nNo Chromium (/usr/bin/chromium or CHROMIUM_PATH): test/browser.e2e-spec.ts is not run. `apt-get install chromium` to run it.\n');
+      process.stderr.write(
+        '\nNo Chromium (/usr/bin/chromium or CHROMIUM_PATH): test/browser.e2e-spec.ts is not run. `apt-get install chromium` to run it.\n',
+      );
     }
     process.env.OIDC_TEST_NO_CHROMIUM_NOTED = '1';
     ignored.push('<rootDir>/test/browser.e2e-spec.ts');
   }
-  const withIgnored = (config: Config): Config => ({ ...config, testPathIgnorePatterns: [...(config.testPathIgnorePatterns ?? []), ...ignored] });
+  const withIgnored = (config: Config): Config => ({
+    ...config,
+    testPathIgnorePatterns: [...(config.testPathIgnorePatterns ?? []), ...ignored],
+  });
   const available = !!process.env.REDIS_URL || (await redisAnswers(DEFAULT_REDIS.host, DEFAULT_REDIS.port)) || hasRedisServerBinary();
   if (available || ci) return withIgnored(base);
   // Jest reads this config more than once per run: say it once.
-  if (!process.env.OIDC_TEST_NO_REDIS_NOTED) process.stderr.write(
-    `\nNo Redis: REDIS_URL is unset, nothing answers on ${DEFAULT_REDIS.host}:${DEFAULT_REDIS.port} and there is no redis-server binary.\n` +
-      `Not run: ${REDIS_SUITES.join(', ')}.\nInstall Redis (e.g. \`apt-get install redis-server\`) or set REDIS_URL to run them.\n\n`,
-  );
+  if (!process.env.OIDC_TEST_NO_REDIS_NOTED)
+    process.stderr.write(
+      `\nNo Redis: REDIS_URL is unset, nothing answers on ${DEFAULT_REDIS.host}:${DEFAULT_REDIS.port} and there is no redis-server binary.\n` +
+        `Not run: ${REDIS_SUITES.join(', ')}.\nInstall Redis (e.g. \`apt-get install redis-server\`) or set REDIS_URL to run them.\n\n`,
+    );
   process.env.OIDC_TEST_NO_REDIS_NOTED = '1';
-  return withIgnored({ ...base, testPathIgnorePatterns: [...(base.testPathIgnorePatterns ?? []), ...REDIS_SUITES.map((s) => `<rootDir>/${s}`)] });
+  return withIgnored({
+    ...base,
+    testPathIgnorePatterns: [...(base.testPathIgnorePatterns ?? []), ...REDIS_SUITES.map((s) => `<rootDir>/${s}`)],
+  });
 }

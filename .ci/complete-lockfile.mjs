@@ -16,7 +16,10 @@ for (const entry of Object.values(pk)) {
     const parts = name.split('/').pop().split('-');
     const os = parts.find((p) => OS.includes(p));
     const cpu = parts.find((p) => CPU.includes(p));
-    if (!os || !cpu) { console.error('cannot infer platform of', name); continue; }
+    if (!os || !cpu) {
+      console.error('cannot infer platform of', name);
+      continue;
+    }
     const e = { version: spec.replace(/^[\^~=]/, ''), cpu: [cpu], os: [os], optional: true };
     if (entry.dev) e.dev = true;
     if (parts.includes('musl')) e.libc = ['musl'];

@@ -39,7 +39,16 @@ export function unknownKidToken(iss) {
   const iat = Math.floor(Date.now() / 1000);
   const header = b64u(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: randomBytes(12).toString('base64url') }));
   const payload = b64u(
-    JSON.stringify({ iss, aud: AUDIENCE, sub: 'forger', client_id: 'bench-client', jti: randomUUID(), iat, exp: iat + 3600, scope: 'orders:read' }),
+    JSON.stringify({
+      iss,
+      aud: AUDIENCE,
+      sub: 'forger',
+      client_id: 'bench-client',
+      jti: randomUUID(),
+      iat,
+      exp: iat + 3600,
+      scope: 'orders:read',
+    }),
   );
   return `${header}.${payload}.${b64u(randomBytes(256))}`;
 }

@@ -21,7 +21,9 @@ const children = new Set();
 process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 async function start(script, args, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const line = await new Promise((resolve, reject) => {
@@ -56,7 +58,9 @@ try {
   const warm = await run(1);
   const r = await run(DURATION);
   const requests = warm.requests.total + r.requests.total;
-  console.log(`${variant} ${alg} ${mode}: ${(r.requests.total / r.duration).toFixed(0)} req/s, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`);
+  console.log(
+    `${variant} ${alg} ${mode}: ${(r.requests.total / r.duration).toFixed(0)} req/s, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`,
+  );
   await stop(server.child);
   await stop(issuer.child);
 
@@ -95,13 +99,20 @@ try {
   console.log(`server CPU: ${((total - idle) / requests).toFixed(1)} µs per request (${requests} requests, startup included)`);
   if (process.env.BENCH_PROF_JSON) {
     const perRequest = Object.fromEntries([...self].map(([l, us]) => [l, us / requests]));
-    writeFileSync(process.env.BENCH_PROF_JSON, JSON.stringify({ self: perRequest, inclusive: Object.fromEntries([...inclusive].map(([l, us]) => [l, us / requests])) }));
+    writeFileSync(
+      process.env.BENCH_PROF_JSON,
+      JSON.stringify({ self: perRequest, inclusive: Object.fromEntries([...inclusive].map(([l, us]) => [l, us / requests])) }),
+    );
   }
   const pct = (us) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
   console.log(`\nself time (top 25 of ${(total / 1e6).toFixed(1)} s profiled)`);
   for (const [l, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${pct(us)}  ${l}`);
   console.log('\nthe package (lib/), inclusive time');
-  for (const [l, us] of [...inclusive].filter(([l]) => l.startsWith('lib/')).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${pct(us)}  ${l}`);
+  for (const [l, us] of [...inclusive]
+    .filter(([l]) => l.startsWith('lib/'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25))
+    console.log(`  ${pct(us)}  ${l}`);
 } finally {
   for (const c of children) c.kill('SIGKILL');
   rmSync(profDir, { recursive: true, force: true });

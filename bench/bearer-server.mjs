@@ -106,7 +106,11 @@ Module({ imports, providers, controllers: [BenchController] })(AppModule);
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(0, '127.0.0.1');
 process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port })}\n`);
-const stop = () => app.close().then(() => process.exit(0), () => process.exit(1));
+const stop = () =>
+  app.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 process.on('SIGTERM', stop);
 // The parent owns this process: when its stdin closes (parent gone, even after a crash), exit too.
 process.stdin.resume();

@@ -66,7 +66,10 @@ async function startChild(script, args, nodeArgs = []) {
   child.once('exit', () => children.delete(child));
   try {
     const line = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script} ${args[0] ?? ''}: no start line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${script} ${args[0] ?? ''}: no start line within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
       createInterface({ input: child.stdout }).once('line', (l) => {
         clearTimeout(timer);
         resolve(l);
@@ -245,7 +248,11 @@ async function floodThenRotate(variant, bound) {
   try {
     const url = `http://127.0.0.1:${server.port}/api`;
     const tFlood = Date.now();
-    const flood = await fire(server.port, Array.from({ length: FLOOD }, () => unknownKidToken(iss.issuer)), FLOOD_CONCURRENCY);
+    const flood = await fire(
+      server.port,
+      Array.from({ length: FLOOD }, () => unknownKidToken(iss.issuer)),
+      FLOOD_CONCURRENCY,
+    );
     const floodFetches = (await issuerStats(iss.issuer)).jwksFetches;
     const rotated = await request(`${iss.issuer}/rotate?alg=RS256`, { method: 'POST' });
     if (rotated.status !== 200) throw new Error(`rotate: HTTP ${rotated.status}`);
@@ -262,7 +269,18 @@ async function floodThenRotate(variant, bound) {
       if (last === 200) passedAfter = (Date.now() - tRotate) / 1000;
     }
     const total = (await issuerStats(iss.issuer)).jwksFetches;
-    return { variant, flood, floodFetches, first, passedAfter, last, tries, bound, total, sinceFlood: passedAfter === undefined ? undefined : (Date.now() - tFlood) / 1000 };
+    return {
+      variant,
+      flood,
+      floodFetches,
+      first,
+      passedAfter,
+      last,
+      tries,
+      bound,
+      total,
+      sinceFlood: passedAfter === undefined ? undefined : (Date.now() - tFlood) / 1000,
+    };
   } finally {
     await stopChild(server.child);
   }
@@ -359,14 +377,21 @@ if (rows.some((r) => r.failures > 0 || r.repeats > 0)) process.exitCode = 1;
 console.log(`\nbearer cold herd — ${HERD} concurrent valid requests (RS256 + ES256) to a freshly started server`);
 console.log('variant          JWKS fetches   failures   time ms   statuses');
 for (const r of herdRows) {
-  console.log(`${r.variant.padEnd(16)} ${String(r.jwksFetches).padStart(12)}   ${String(r.failures).padStart(8)}   ${String(r.ms).padStart(7)}   ${fmtStatuses(r.statuses)}`);
+  console.log(
+    `${r.variant.padEnd(16)} ${String(r.jwksFetches).padStart(12)}   ${String(r.failures).padStart(8)}   ${String(r.ms).padStart(7)}   ${fmtStatuses(r.statuses)}`,
+  );
 }
 console.log(
   `\nbearer unknown-kid flood — ${FLOOD} RS256 tokens with random kids (${FLOOD_CONCURRENCY} concurrent) to a fresh server; then a NEW key is published and a token signed with it is sent at once, then every 0.5 s`,
 );
-console.log('variant          JWKS fetches (flood)   flood statuses   new-kid token: first   passes after rotation    JWKS fetches (total)');
+console.log(
+  'variant          JWKS fetches (flood)   flood statuses   new-kid token: first   passes after rotation    JWKS fetches (total)',
+);
 for (const r of floodRows) {
-  const passes = r.passedAfter === undefined ? `not within ${r.bound} s (${r.last})` : `${r.passedAfter.toFixed(1)} s (${r.sinceFlood.toFixed(1)} s after flood)`;
+  const passes =
+    r.passedAfter === undefined
+      ? `not within ${r.bound} s (${r.last})`
+      : `${r.passedAfter.toFixed(1)} s (${r.sinceFlood.toFixed(1)} s after flood)`;
   console.log(
     `${r.variant.padEnd(16)} ${String(r.floodFetches).padStart(20)}   ${fmtStatuses(r.flood).padEnd(14)}   ${String(r.first).padStart(20)}   ${passes.padEnd(22)}   ${String(r.total).padStart(20)}`,
   );
@@ -389,7 +414,10 @@ for (const alg of ALGS) {
   }
 }
 const herd = herdRows.find((r) => r.variant === 'oidc-guard');
-checks.push([herd.jwksFetches === 1 && herd.failures === 0, `cold herd of ${HERD}: exactly 1 JWKS fetch, 0 failures (${herd.jwksFetches}, ${herd.failures})`]);
+checks.push([
+  herd.jwksFetches === 1 && herd.failures === 0,
+  `cold herd of ${HERD}: exactly 1 JWKS fetch, 0 failures (${herd.jwksFetches}, ${herd.failures})`,
+]);
 const flood = floodRows.find((r) => r.variant === 'oidc-guard');
 checks.push([flood.floodFetches <= 2, `flood of ${FLOOD} unknown kids: ≤ 2 JWKS fetches (${flood.floodFetches})`]);
 checks.push([flood.first === 200, `new-kid token right after the flood passes at once (first try: ${flood.first})`]);

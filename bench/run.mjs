@@ -14,7 +14,9 @@ execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' 
 async function startServer(variant) {
   // --expose-gc: the memory measurements collect garbage before reading RSS.
   const flags = variant.startsWith('fill-') ? ['--expose-gc'] : [];
-  const child = spawn(process.execPath, [...flags, new URL('./server.mjs', import.meta.url).pathname, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, new URL('./server.mjs', import.meta.url).pathname, variant], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
@@ -68,7 +70,9 @@ async function fillRss(sessions) {
 
 const empty = await fillRss(0);
 const fills = [await fillRss(10_000), await fillRss(100_000)];
-console.log(`\nMemorySessionStore memory growth — sessions of login size (~1 KB ID token, ~1 KB access token), maxEntries ${empty.maxEntries}`);
+console.log(
+  `\nMemorySessionStore memory growth — sessions of login size (~1 KB ID token, ~1 KB access token), maxEntries ${empty.maxEntries}`,
+);
 console.log('sessions    RSS MB   +MB vs empty   KB/session   projected RSS MB at maxEntries');
 for (const f of [empty, ...fills]) {
   const perSession = f.sessions ? ((f.rss - empty.rss) * 1024) / f.sessions : 0;

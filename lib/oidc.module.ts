@@ -18,26 +18,37 @@ import { OidcPassportAuthenticator } from './passport/oidc-passport.authenticato
 import { OidcPassportRegistrar } from './passport/oidc-passport.registrar.js';
 import { MemoryReplayCache } from './cache/replay-cache.js';
 import { OidcChannelLogoutService } from './logout/oidc-channel-logout.service.js';
-import { OIDC_CLOCK, OIDC_EXTRAS, OIDC_OPTIONS, OIDC_REPLAY_CACHE, OIDC_SESSION_STORE, systemClock, type OidcClock } from './oidc.constants.js';
+import {
+  OIDC_CLOCK,
+  OIDC_EXTRAS,
+  OIDC_OPTIONS,
+  OIDC_REPLAY_CACHE,
+  OIDC_SESSION_STORE,
+  systemClock,
+  type OidcClock,
+} from './oidc.constants.js';
 import { MemorySessionStore } from './session/memory-session.store.js';
 import type { OidcSessionStore } from './session/session-store.interface.js';
-import {
-  OIDC_ASYNC_OPTIONS_TYPE,
-  OIDC_MODULE_OPTIONS,
-  OIDC_OPTIONS_TYPE,
-  OidcConfigurableModule,
-} from './oidc.module-definition.js';
+import { OIDC_ASYNC_OPTIONS_TYPE, OIDC_MODULE_OPTIONS, OIDC_OPTIONS_TYPE, OidcConfigurableModule } from './oidc.module-definition.js';
 import { createAuthController } from './routes/oidc-auth.controller.js';
 import { OidcSessionService } from './session/oidc-session.service.js';
 import { OidcTokenService } from './tokens/oidc-token.service.js';
 
-const PUBLIC_PROVIDERS = [OidcDiscoveryService, OidcSessionService, OidcTokenService, OidcAuthenticator, OidcGuard, AccessTokenVerifier, OidcEvents] as const;
+const PUBLIC_PROVIDERS = [
+  OidcDiscoveryService,
+  OidcSessionService,
+  OidcTokenService,
+  OidcAuthenticator,
+  OidcGuard,
+  AccessTokenVerifier,
+  OidcEvents,
+] as const;
 
 /**
  * OpenID Connect for NestJS: browser login with server-side sessions, logout, and a guard that accepts
  * the session or a Bearer/DPoP access token.
  *
-  * @see OIDC Core §3.1 (authorization code flow), RFC 7636 (PKCE), RFC 9700 (OAuth 2.0 security BCP)
+ * @see OIDC Core §3.1 (authorization code flow), RFC 7636 (PKCE), RFC 9700 (OAuth 2.0 security BCP)
  * @example
  * ```ts
  * OidcModule.forRootAsync({
@@ -80,7 +91,8 @@ export class OidcModule extends OidcConfigurableModule {
       {
         provide: OIDC_SESSION_STORE,
         inject: [OIDC_OPTIONS, OIDC_CLOCK],
-        useFactory: (options: ResolvedOidcOptions, clock: OidcClock) => options.session.store ?? new MemorySessionStore({ now: () => clock.now() }),
+        useFactory: (options: ResolvedOidcOptions, clock: OidcClock) =>
+          options.session.store ?? new MemorySessionStore({ now: () => clock.now() }),
       },
       {
         // A shared store (Redis) brings a shared replay cache, so a replayed jti is refused on every instance.

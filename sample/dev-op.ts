@@ -104,7 +104,14 @@ function loadProviderModule(): Promise<ProviderModule> {
 function createInMemoryAdapter() {
   type Payload = Record<string, unknown> & { uid?: string; grantId?: string; userCode?: string; consumed?: number };
   const entries = new Map<string, { value: unknown; expiresAt: number }>();
-  const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
+  const grantable = new Set([
+    'AccessToken',
+    'AuthorizationCode',
+    'RefreshToken',
+    'DeviceCode',
+    'BackchannelAuthenticationRequest',
+    'PreAuthorizedCode',
+  ]);
 
   const get = <T>(key: string): T | undefined => {
     const entry = entries.get(key);
@@ -174,12 +181,7 @@ function capitalize(value: string): string {
 }
 
 function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
+  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
 function page(title: string, body: string, script?: string): string {
@@ -293,7 +295,10 @@ function defaultConfiguration(clients: ClientMetadata[], errors: ProviderModule[
         enabled: true,
         async logoutSource(ctx: KoaContextWithOIDC, form: string) {
           // `form` is `<form id="op.logoutForm" method="post" action="…/session/end/confirm"><input xsrf/></form>`
-          const withLogout = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/><button type="submit">Yes, sign me out</button></form>');
+          const withLogout = form.replace(
+            '</form>',
+            '<input type="hidden" name="logout" value="yes"/><button type="submit">Yes, sign me out</button></form>',
+          );
           ctx.type = 'html';
           ctx.body = page(`Sign out from ${ctx.host}?`, withLogout, 'document.forms[0].submit()');
         },
@@ -408,7 +413,12 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
   }
 
   if (action === 'abort') {
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'End-User aborted interaction' },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
 
@@ -496,7 +506,16 @@ export async function startDevOp(options: DevOpOptions): Promise<DevOp> {
   provider.proxy = false;
   if (!debug) provider.silent = true;
   if (debug) {
-    for (const event of ['server_error', 'backchannel.error', 'grant.error', 'authorization.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error']) {
+    for (const event of [
+      'server_error',
+      'backchannel.error',
+      'grant.error',
+      'authorization.error',
+      'end_session.error',
+      'introspection.error',
+      'revocation.error',
+      'userinfo.error',
+    ]) {
       provider.on(event, (...args: unknown[]) => console.error(`[dev-op] ${event}`, ...args.filter((a) => a instanceof Error)));
     }
   }
@@ -510,7 +529,8 @@ export async function startDevOp(options: DevOpOptions): Promise<DevOp> {
     if (url.pathname.startsWith('/interaction/')) {
       handleInteraction(provider, req, res, url.pathname).catch((err: unknown) => {
         if (debug) console.error('[dev-op] interaction error', err);
-        if (!res.headersSent) sendHtml(res, 500, page('Interaction error', `<pre>${escapeHtml(String((err as Error)?.message ?? err))}</pre>`));
+        if (!res.headersSent)
+          sendHtml(res, 500, page('Interaction error', `<pre>${escapeHtml(String((err as Error)?.message ?? err))}</pre>`));
         else res.end();
       });
       return;
@@ -531,4 +551,3 @@ export async function startDevOp(options: DevOpOptions): Promise<DevOp> {
     },
   };
 }
-

@@ -36,7 +36,7 @@ export class HomeController {
 const MODULE_ROUTES: ReadonlyArray<[string, string]> = [
   ['GET /auth/login?returnTo=/path', 'starts a login: 302 to the OP with state, nonce and PKCE'],
   ['GET|POST /auth/callback', 'the OP sends the browser back here; a new session, then 302 to returnTo'],
-  ['POST /auth/logout', 'ends the session, revokes its tokens, then the OP\'s logout'],
+  ['POST /auth/logout', "ends the session, revokes its tokens, then the OP's logout"],
   ['GET /auth/logout/callback', 'where the OP returns after logout (Clear-Site-Data, then returnTo)'],
   ['POST /auth/backchannel-logout', 'the OP ends sessions server to server (logout_token)'],
   ['GET /auth/me', 'the current user as JSON, 401 without one'],
@@ -48,7 +48,9 @@ export class RoutesController {
   @Get('routes')
   @HtmlPage()
   routes(): string {
-    const rows = MODULE_ROUTES.map(([route, what]) => `<tr><td><code>${escapeHtml(route)}</code></td><td>${escapeHtml(what)}</td></tr>`).join('\n');
+    const rows = MODULE_ROUTES.map(
+      ([route, what]) => `<tr><td><code>${escapeHtml(route)}</code></td><td>${escapeHtml(what)}</td></tr>`,
+    ).join('\n');
     return page(
       'Routes — nestjs-oidc sample',
       `<h1>Routes</h1>

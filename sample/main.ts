@@ -58,8 +58,10 @@ function listenError(err: unknown, host: string, port: number): Error {
       `Port ${port} is already in use on ${host}. Stop the program using it, or pick another port with PORT, e.g. PORT=${port === 65535 ? 3001 : port + 1} npm run sample`,
     );
   }
-  if (code === 'EACCES') return new SampleStartupError(`Not allowed to listen on ${host}:${port}. Choose a port above 1023 with PORT, e.g. PORT=3000.`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new SampleStartupError(`Cannot listen on HOST "${host}": no such local address.`);
+  if (code === 'EACCES')
+    return new SampleStartupError(`Not allowed to listen on ${host}:${port}. Choose a port above 1023 with PORT, e.g. PORT=3000.`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new SampleStartupError(`Cannot listen on HOST "${host}": no such local address.`);
   return err as Error;
 }
 
@@ -108,7 +110,9 @@ async function main(): Promise<void> {
       env.OIDC_CLIENT_ID = DEV_CLIENT_ID;
       env.OIDC_CLIENT_SECRET = DEV_CLIENT_SECRET;
     } else if (!env.OIDC_CLIENT_ID) {
-      throw new SampleStartupError('OIDC_ISSUER is set but OIDC_CLIENT_ID is not: set both (and OIDC_CLIENT_SECRET for a confidential client), or neither to use the development OP.');
+      throw new SampleStartupError(
+        'OIDC_ISSUER is set but OIDC_CLIENT_ID is not: set both (and OIDC_CLIENT_SECRET for a confidential client), or neither to use the development OP.',
+      );
     }
 
     app = await createSampleApp(AppModule, platform);
@@ -153,7 +157,9 @@ main().catch((err: unknown) => {
     console.error(`\nCannot start the sample: ${err.message}\n`);
   } else if (err instanceof OidcError) {
     // e.g. an invalid option: Nest has logged the stack already; the message names the option
-    console.error(`\nCannot start the sample: ${err.message}\n(The options come from OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, BASE_URL and SESSION_SECRET.)\n`);
+    console.error(
+      `\nCannot start the sample: ${err.message}\n(The options come from OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, BASE_URL and SESSION_SECRET.)\n`,
+    );
   } else {
     console.error('\nCannot start the sample:', err);
   }

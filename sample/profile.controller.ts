@@ -46,7 +46,9 @@ export class ProfileController {
   @Get('profile')
   @HtmlPage()
   profile(@CurrentUser() user: OidcUser): string {
-    const expires = user.expiresAt ? ` Your session ends by ${escapeHtml(new Date(user.expiresAt * 1000).toISOString())} at the latest.` : '';
+    const expires = user.expiresAt
+      ? ` Your session ends by ${escapeHtml(new Date(user.expiresAt * 1000).toISOString())} at the latest.`
+      : '';
     return page(
       `Profile of ${displayName(user.claims, user.sub)}`,
       `<h1>Hello, ${escapeHtml(displayName(user.claims, user.sub))}</h1>
@@ -77,12 +79,21 @@ ${claimsTable(user.claims)}
     } catch (err) {
       body = `<p>The OP would not issue a token for the API (${escapeHtml((err as Error).message)}).</p>`;
     }
-    return page('An access token for the API', `<h1>An access token for the API</h1>\n${body}\n<nav><a href="/profile">Back to your profile</a></nav>`);
+    return page(
+      'An access token for the API',
+      `<h1>An access token for the API</h1>\n${body}\n<nav><a href="/profile">Back to your profile</a></nav>`,
+    );
   }
 
   /** `GET /api/me`: the same user as JSON (no tokens). */
   @Get('api/me')
-  me(@CurrentUser() user: OidcUser): { sub: string; issuer: string; authMethod: string; claims: Record<string, unknown>; scopes: string[] } {
+  me(@CurrentUser() user: OidcUser): {
+    sub: string;
+    issuer: string;
+    authMethod: string;
+    claims: Record<string, unknown>;
+    scopes: string[];
+  } {
     return { sub: user.sub, issuer: user.issuer, authMethod: user.authMethod, claims: user.claims, scopes: user.scopes };
   }
 }

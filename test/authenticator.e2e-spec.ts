@@ -69,7 +69,10 @@ describe.each(PLATFORMS)('OidcAuthenticator outside HTTP routes (%s)', (platform
     const browser = new Browser();
     const callback = await loginThroughApp(browser, fixture.t.baseUrl, 'ws-user');
     expect(callback.status).toBe(302);
-    const cookie = browser.cookies(fixture.t.baseUrl).map((c) => `${c.name}=${c.value}`).join('; ');
+    const cookie = browser
+      .cookies(fixture.t.baseUrl)
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
     expect(await get(url, { cookie })).toEqual({ sub: 'ws-user', authMethod: 'session' });
   });
 });
@@ -79,7 +82,10 @@ describe('what the module provides', () => {
     const mine = new MemorySessionStore();
     const apps = await Promise.all(
       [undefined, mine].map((store) =>
-        startTestApp({ platform: 'express', options: { issuer: 'http://127.0.0.1:9/op', clientId: 'c', session: { secret: SESSION_SECRET, ...(store ? { store } : {}) } } }),
+        startTestApp({
+          platform: 'express',
+          options: { issuer: 'http://127.0.0.1:9/op', clientId: 'c', session: { secret: SESSION_SECRET, ...(store ? { store } : {}) } },
+        }),
       ),
     );
     try {
@@ -91,8 +97,6 @@ describe('what the module provides', () => {
       await Promise.all(apps.map((t) => t.close()));
     }
   });
-
-
 });
 
 describe('globalGuard registers the module guard app-wide only when on', () => {
@@ -103,7 +107,10 @@ describe('globalGuard registers the module guard app-wide only when on', () => {
     const t = await startTestApp({ platform: 'express', options: { issuer: 'http://127.0.0.1:9/op', clientId: 'c', globalGuard } });
     try {
       // Nest leaves out a null APP_GUARD; anything else would run on every route of the app.
-      const guards = t.app.get(ApplicationConfig).getGlobalGuards().filter((guard) => guard != null);
+      const guards = t.app
+        .get(ApplicationConfig)
+        .getGlobalGuards()
+        .filter((guard) => guard != null);
       expect(guards).toHaveLength(expected);
       expect(guards.every((guard) => guard instanceof OidcGuard)).toBe(true);
     } finally {

@@ -220,7 +220,7 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
     expect(await meStatus(other)).toBe(200);
   });
 
-  it('sub-only back-channel logout ends only sessions that began at or before the token\'s iat (+ clockTolerance, §2.7)', async () => {
+  it("sub-only back-channel logout ends only sessions that began at or before the token's iat (+ clockTolerance, §2.7)", async () => {
     const sub = `user-${randomUUID()}`;
     const session = await login(sub);
     const now = Math.floor(Date.now() / 1000);
@@ -376,13 +376,18 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
       ['text/plain', 'text/plain'],
       ['multipart/form-data', 'multipart/form-data; boundary=x'],
       ['application/xml', 'application/xml'],
-    ])('back-channel input strictness: %s → BCL-REJECT (the documented JSON + no-store, not the platform\'s answer)', async (_name, contentType) => {
-      const victim = await login();
-      const token = await logoutToken(hop, target(victim));
-      const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
-      expectRejected(await plainRequest(`${t.baseUrl}/auth/backchannel-logout`, { method: 'POST', headers, body: `logout_token=${token}` }));
-      expect(await meStatus(victim)).toBe(200);
-    });
+    ])(
+      "back-channel input strictness: %s → BCL-REJECT (the documented JSON + no-store, not the platform's answer)",
+      async (_name, contentType) => {
+        const victim = await login();
+        const token = await logoutToken(hop, target(victim));
+        const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+        expectRejected(
+          await plainRequest(`${t.baseUrl}/auth/backchannel-logout`, { method: 'POST', headers, body: `logout_token=${token}` }),
+        );
+        expect(await meStatus(victim)).toBe(200);
+      },
+    );
 
     it('back-channel input strictness: a __proto__ member → BCL-REJECT with no-store, nothing ends', async () => {
       const victim = await login();
@@ -393,7 +398,7 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
       expect(await meStatus(victim)).toBe(200);
     });
 
-    it('back-channel input strictness: [logout_token] (a name Express\'s qs parser would rewrite to logout_token) is not logout_token → BCL-REJECT, nothing ends', async () => {
+    it("back-channel input strictness: [logout_token] (a name Express's qs parser would rewrite to logout_token) is not logout_token → BCL-REJECT, nothing ends", async () => {
       const victim = await login();
       const token = await logoutToken(hop, target(victim));
       expectRejected(await postBackchannelLogout(t.baseUrl, `[logout_token]=${token}`));
@@ -406,16 +411,23 @@ describe.each(PLATFORMS)('back-channel / front-channel logout security (hostile 
 
     it.each([
       ['an unsupported charset', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-16' }, 'form'],
-      ['a compressed body (Content-Encoding: gzip)', { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' }, 'gzip'],
+      [
+        'a compressed body (Content-Encoding: gzip)',
+        { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+        'gzip',
+      ],
       ['an unknown Content-Encoding', { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'x-unknown' }, 'form'],
       ['malformed JSON', { 'content-type': 'application/json' }, 'bad-json'],
-    ])('back-channel input strictness: %s → BCL-REJECT (the documented JSON + no-store, not the body parser\'s answer)', async (_name, headers, kind) => {
-      const victim = await login();
-      const form = `logout_token=${await logoutToken(hop, target(victim))}`;
-      const body = kind === 'gzip' ? gzipSync(form) : kind === 'bad-json' ? '{"logout_token": ' : form;
-      expectRejected(await plainRequest(`${t.baseUrl}/auth/backchannel-logout`, { method: 'POST', headers, body }));
-      expect(await meStatus(victim)).toBe(200);
-    });
+    ])(
+      "back-channel input strictness: %s → BCL-REJECT (the documented JSON + no-store, not the body parser's answer)",
+      async (_name, headers, kind) => {
+        const victim = await login();
+        const form = `logout_token=${await logoutToken(hop, target(victim))}`;
+        const body = kind === 'gzip' ? gzipSync(form) : kind === 'bad-json' ? '{"logout_token": ' : form;
+        expectRejected(await plainRequest(`${t.baseUrl}/auth/backchannel-logout`, { method: 'POST', headers, body }));
+        expect(await meStatus(victim)).toBe(200);
+      },
+    );
 
     it('LO-14 (e): a ~1 MB body → 413 (or 400), nothing ends', async () => {
       const victim = await login();
@@ -518,7 +530,7 @@ describe.each(PLATFORMS)('back-channel logout while the session store fails over
     await t?.close();
   });
 
-  it('a store failure answers 503 and ends nothing; the OP\'s retry of the same token (same jti) then ends the session', async () => {
+  it("a store failure answers 503 and ends nothing; the OP's retry of the same token (same jti) then ends the session", async () => {
     const browser = new Browser();
     const sub = `user-${randomUUID()}`;
     await fullLogin(browser, t.baseUrl, { authorizeParams: { login_hint: sub } });

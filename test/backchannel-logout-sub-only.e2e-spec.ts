@@ -43,19 +43,28 @@ async function startHoldingReceiver(): Promise<HoldingReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/backchannel-logout`, bodies, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/backchannel-logout`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 const claimsOf = (body: string): Record<string, unknown> =>
-  JSON.parse(Buffer.from(new URLSearchParams(body).get('logout_token')!.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  JSON.parse(Buffer.from(new URLSearchParams(body).get('logout_token')!.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 
 /** Resolves once the wall clock is past epoch second `t` (at most a second: session times are whole seconds). */
 async function untilAfter(t: number): Promise<void> {
   while (nowSec() <= t) await new Promise<void>((resolve) => setTimeout(resolve, 20));
 }
 
-const MATRIX: Array<[Platform, StoreKind]> = PLATFORMS.flatMap((p) => (['memory', 'redis'] as const).map((s): [Platform, StoreKind] => [p, s]));
+const MATRIX: Array<[Platform, StoreKind]> = PLATFORMS.flatMap((p) =>
+  (['memory', 'redis'] as const).map((s): [Platform, StoreKind] => [p, s]),
+);
 
 describe.each(MATRIX)('sub-only back-channel logout from oidc-provider (%s, %s store)', (platform, storeKind) => {
   let op: TestOp;
@@ -69,7 +78,9 @@ describe.each(MATRIX)('sub-only back-channel logout from oidc-provider (%s, %s s
     const port = await getFreePort();
     // No sid in the OP's logout tokens: backchannel_logout_session_required false (oidc-provider then sends sub only).
     op = await startTestOp({
-      clients: [webClient(`http://127.0.0.1:${port}`, { backchannel_logout_uri: receiver.url, backchannel_logout_session_required: false })],
+      clients: [
+        webClient(`http://127.0.0.1:${port}`, { backchannel_logout_uri: receiver.url, backchannel_logout_session_required: false }),
+      ],
     });
     let store: OidcSessionStore = new MemorySessionStore();
     if (storeKind === 'redis') {
@@ -79,7 +90,13 @@ describe.each(MATRIX)('sub-only back-channel logout from oidc-provider (%s, %s s
     t = await startTestApp({
       platform,
       port,
-      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, clockTolerance: 0, session: { secret: SESSION_SECRET, store } },
+      options: {
+        issuer: op.issuer,
+        clientId: TEST_CLIENT_ID,
+        clientSecret: TEST_CLIENT_SECRET,
+        clockTolerance: 0,
+        session: { secret: SESSION_SECRET, store },
+      },
     });
   });
   afterAll(async () => {

@@ -52,7 +52,9 @@ describe.each(PLATFORMS)('hostile access tokens over %s', (platform) => {
 
   beforeAll(async () => {
     t = await startHostileApp(hop, platform, { bearer: { audience: API, algorithms: ['RS256', 'ES256'] } });
-    strict = await startHostileApp(hop, platform, { bearer: { audience: API, algorithms: ['RS256', 'ES256'], requireJwtAccessTokenType: true } });
+    strict = await startHostileApp(hop, platform, {
+      bearer: { audience: API, algorithms: ['RS256', 'ES256'], requireJwtAccessTokenType: true },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -132,7 +134,9 @@ describe.each(PLATFORMS)('hostile access tokens over %s', (platform) => {
 
   it('refuses HS256 keyed with the OP public key as PEM, as the JWK n, and with the client secret (BR-09)', async () => {
     const jwk = hop.keys.rs256.publicJwk;
-    const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+    const pem = createPublicKey({ key: jwk as never, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     for (const secret of [pem, pem.trimEnd(), String(jwk.n), JSON.stringify(hop.jwks), 'hostile-secret-hostile-secret-hostile-secret']) {
       await expectRejected(await hop.sign(claims(), { hmacSecret: secret, header: { kid: hop.keys.rs256.kid, typ: 'at+jwt' } }));
     }
@@ -171,7 +175,9 @@ describe.each(PLATFORMS)('hostile access tokens over %s', (platform) => {
     await expectRejected(await atJwt(claims(), { crit: ['exp'] }));
     await expectRejected(await atJwt(claims(), { b64: false, crit: ['b64'] }));
     await expectRejected('eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aaaa.bbbb.cccc');
-    await expectRejected(`${Buffer.from(JSON.stringify({ alg: 'PBES2-HS512+A256KW', enc: 'A256GCM', p2c: 2147483647 })).toString('base64url')}.a.b.c.d`);
+    await expectRejected(
+      `${Buffer.from(JSON.stringify({ alg: 'PBES2-HS512+A256KW', enc: 'A256GCM', p2c: 2147483647 })).toString('base64url')}.a.b.c.d`,
+    );
     await expectRejected(await atJwt(claims(), { cty: 'JWT' }));
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -190,7 +196,9 @@ describe.each(PLATFORMS)('hostile access tokens over %s', (platform) => {
   });
 
   it('answers 403 insufficient_scope with the scope it needs (BR-16, RFC 6750 §3.1)', async () => {
-    const res = await fetch(`${t.baseUrl}/profile/orders`, { headers: { authorization: `Bearer ${await atJwt(claims({ scope: 'other' }))}` } });
+    const res = await fetch(`${t.baseUrl}/profile/orders`, {
+      headers: { authorization: `Bearer ${await atJwt(claims({ scope: 'other' }))}` },
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
     expect(res.headers.get('www-authenticate')).toMatch(/scope="orders:read"/);
@@ -201,7 +209,9 @@ describe.each(PLATFORMS)('hostile access tokens over %s', (platform) => {
     expect((await call(good)).status).toBe(200);
     hop.clearRequests();
     const flood = await Promise.all(
-      Array.from({ length: 200 }, async () => call(await hop.sign(claims(), { key: hop.keys.other, header: { kid: randomUUID(), typ: 'at+jwt' } }))),
+      Array.from({ length: 200 }, async () =>
+        call(await hop.sign(claims(), { key: hop.keys.other, header: { kid: randomUUID(), typ: 'at+jwt' } })),
+      ),
     );
     expect(flood.every((r) => r.status === 401)).toBe(true);
     expect(hop.count('/jwks')).toBeLessThanOrEqual(1);

@@ -37,7 +37,17 @@ describe.each(PLATFORMS)('bearer.issuers resolver: tenants A and B (%s)', (platf
   async function mint(op: HostileOp, overrides: Record<string, unknown> = {}, key = op === b ? b.keys.other : op.keys.rs256) {
     const now = Math.floor(Date.now() / 1000);
     return op.sign(
-      { iss: op.issuer, aud: API, sub: 'user-1', client_id: 'svc', jti: randomUUID(), iat: now, exp: now + 300, scope: 'api:read', ...overrides },
+      {
+        iss: op.issuer,
+        aud: API,
+        sub: 'user-1',
+        client_id: 'svc',
+        jti: randomUUID(),
+        iat: now,
+        exp: now + 300,
+        scope: 'api:read',
+        ...overrides,
+      },
       { key, header: { typ: 'at+jwt' } },
     );
   }
@@ -78,14 +88,19 @@ describe.each(PLATFORMS)('bearer.issuers resolver: tenants A and B (%s)', (platf
     b.clearRequests();
     const res = await get(`${t.baseUrl}/tenant/me`, { authorization: `Bearer ${await mint(b)}`, 'x-tenant': 'a' });
     expect(res.status).toBe(401);
-    expect(res.challenge).toMatch(/^Bearer realm="[^"]+", error="invalid_token", error_description="The access token issuer is not trusted\."/);
+    expect(res.challenge).toMatch(
+      /^Bearer realm="[^"]+", error="invalid_token", error_description="The access token issuer is not trusted\."/,
+    );
     expect(b.count('/jwks')).toBe(0);
     expect(b.count(DISCOVERY)).toBe(0);
     expect(b.requests).toHaveLength(0);
   });
 
   it('accepts each tenant token on its own tenant, with identity from bearer.identityClaims', async () => {
-    const fromA = await get(`${t.baseUrl}/tenant/me`, { authorization: `Bearer ${await mint(a, { email: 'alice@a.example' })}`, 'x-tenant': 'a' });
+    const fromA = await get(`${t.baseUrl}/tenant/me`, {
+      authorization: `Bearer ${await mint(a, { email: 'alice@a.example' })}`,
+      'x-tenant': 'a',
+    });
     expect(fromA.status).toBe(200);
     expect(JSON.parse(fromA.body)).toMatchObject({ sub: 'user-1', issuer: a.issuer, identity: 'alice@a.example' });
 

@@ -5,11 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import {
-  clientCredentialsGrant,
-  getDPoPHandle,
-  type Configuration as RpConfiguration,
-} from 'openid-client';
+import { clientCredentialsGrant, getDPoPHandle, type Configuration as RpConfiguration } from 'openid-client';
 import { accessTokenHash } from '../lib/bearer/dpop.verifier.js';
 import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
@@ -94,7 +90,12 @@ describe.each(PLATFORMS)('Bearer and DPoP access tokens against oidc-provider (%
     it('(c, d) a token only in the query or a form body is not accepted', async () => {
       const query = await send(`${t.baseUrl}/profile/api-only?access_token=${accessToken}`);
       expect(query.status).toBe(401);
-      const form = await send(`${t.baseUrl}/profile/action`, { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', `access_token=${accessToken}`);
+      const form = await send(
+        `${t.baseUrl}/profile/action`,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'POST',
+        `access_token=${accessToken}`,
+      );
       expect(form.status).toBe(401);
     });
 
@@ -137,7 +138,14 @@ describe.each(PLATFORMS)('Bearer and DPoP access tokens against oidc-provider (%
     });
 
     async function proof(htu: string, overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key = keyPair) {
-      return new SignJWT({ jti: randomUUID(), htm: 'GET', htu, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(bound), ...overrides })
+      return new SignJWT({
+        jti: randomUUID(),
+        htm: 'GET',
+        htu,
+        iat: Math.floor(Date.now() / 1000),
+        ath: accessTokenHash(bound),
+        ...overrides,
+      })
         .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey), ...header } as never)
         .sign(key.privateKey);
     }
@@ -171,7 +179,18 @@ describe.each(PLATFORMS)('Bearer and DPoP access tokens against oidc-provider (%
       expect(challengeOf(missing)).toMatch(/^DPoP error="invalid_dpop_proof", algs="[^"]+", error_description="[^"]+", Bearer realm="/);
       expect((await send(url, { authorization: `DPoP ${bound}`, dpop: [await proof(url), await proof(url)] })).status).toBe(401);
       expect((await send(url, { authorization: `DPoP ${bound}`, dpop: `${await proof(url)}, ${await proof(url)}` })).status).toBe(401);
-      const unbound = await send(url, { authorization: `DPoP ${accessToken}`, dpop: await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(accessToken) }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(keyPair.publicKey) }).sign(keyPair.privateKey) });
+      const unbound = await send(url, {
+        authorization: `DPoP ${accessToken}`,
+        dpop: await new SignJWT({
+          jti: randomUUID(),
+          htm: 'GET',
+          htu: url,
+          iat: Math.floor(Date.now() / 1000),
+          ath: accessTokenHash(accessToken),
+        })
+          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(keyPair.publicKey) })
+          .sign(keyPair.privateKey),
+      });
       expect(unbound.status).toBe(401);
       expect(challengeOf(unbound)).toMatch(/^DPoP error="invalid_token"/);
     });
@@ -183,7 +202,11 @@ describe.each(PLATFORMS)('Bearer and DPoP access tokens against oidc-provider (%
       expect(challengeOf(wrongMethod)).toMatch(/^DPoP error="invalid_dpop_proof", algs="/);
       expect((await send(url, { authorization: `DPoP ${bound}`, dpop: await proof(`${t.baseUrl}/profile/email`) })).status).toBe(401);
       // DP-07 (g): the expected htu comes from the configured baseUrl, never from Host
-      const evil = await send(url, { host: 'evil.example', authorization: `DPoP ${bound}`, dpop: await proof('http://evil.example/profile') });
+      const evil = await send(url, {
+        host: 'evil.example',
+        authorization: `DPoP ${bound}`,
+        dpop: await proof('http://evil.example/profile'),
+      });
       expect(evil.status).toBe(401);
       const thief = await generateKeyPair('ES256', { extractable: true });
       const stolen = await send(url, { authorization: `DPoP ${bound}`, dpop: await proof(url, {}, {}, thief) });
@@ -230,8 +253,15 @@ describe.each(['required', 'disabled'] as const)("bearer.dpop: '%s' (express)", 
     expect(anonymous.status).toBe(401);
     const plain = (await clientCredentialsGrant(rp, { resource: API_RESOURCE, scope: 'api:read' })).access_token;
     const keyPair = await generateKeyPair('ES256', { extractable: true });
-    const bound = (await clientCredentialsGrant(rp, { resource: API_RESOURCE, scope: 'api:read' }, { DPoP: getDPoPHandle(rp, keyPair) })).access_token;
-    const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(bound) })
+    const bound = (await clientCredentialsGrant(rp, { resource: API_RESOURCE, scope: 'api:read' }, { DPoP: getDPoPHandle(rp, keyPair) }))
+      .access_token;
+    const proof = await new SignJWT({
+      jti: randomUUID(),
+      htm: 'GET',
+      htu: url,
+      iat: Math.floor(Date.now() / 1000),
+      ath: accessTokenHash(bound),
+    })
       .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(keyPair.publicKey) })
       .sign(keyPair.privateKey);
 

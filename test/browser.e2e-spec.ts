@@ -31,7 +31,15 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     // Keep the back/forward cache on, as in a person's browser: that is where private pages linger.
     ignoreDefaultArgs: ['--disable-back-forward-cache'],
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 
@@ -194,20 +202,24 @@ describe.each(PLATFORMS)('in a real browser: an app on 127.0.0.1, its OP on loca
         const page = await context.newPage();
         let callback: { url: string; method: string; body: string | null } | undefined;
         page.on('request', (request) => {
-          if (request.url().startsWith(`${t.baseUrl}/auth/callback`)) callback = { url: request.url(), method: request.method(), body: request.postData() };
+          if (request.url().startsWith(`${t.baseUrl}/auth/callback`))
+            callback = { url: request.url(), method: request.method(), body: request.postData() };
         });
         await startLogin(page, '/profile');
         await finishLogin(page, 'erin', '/profile');
         expect(callback).toBeDefined();
         op.clearRequests();
         // The same callback again, as Back/reload would send it (GET for query, the same POST for form_post).
-        const replay = await page.evaluate(
-          async ({ url, method, body }) => {
-            const res = await fetch(url, { method, body: body ?? undefined, credentials: 'include', redirect: 'manual', headers: body ? { 'content-type': 'application/x-www-form-urlencoded' } : {} });
-            return res.type === 'opaqueredirect' ? 302 : res.status;
-          },
-          callback!,
-        );
+        const replay = await page.evaluate(async ({ url, method, body }) => {
+          const res = await fetch(url, {
+            method,
+            body: body ?? undefined,
+            credentials: 'include',
+            redirect: 'manual',
+            headers: body ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+          });
+          return res.type === 'opaqueredirect' ? 302 : res.status;
+        }, callback!);
         expect(replay).toBe(400);
         expect(op.count('/token', 'POST')).toBe(0);
         expect(await me(page)).toEqual({ status: 200, sub: 'erin' });
@@ -216,22 +228,29 @@ describe.each(PLATFORMS)('in a real browser: an app on 127.0.0.1, its OP on loca
       }
     });
 
-    it('front-channel logout through a cross-site iframe on the OP\'s site ends the session', async () => {
+    it("front-channel logout through a cross-site iframe on the OP's site ends the session", async () => {
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
         await startLogin(page, '/profile');
         await finishLogin(page, 'frank', '/profile');
-        const sid = await page.evaluate(async (url) => ((await (await fetch(url, { credentials: 'include' })).json()) as { claims: { sid: string } }).claims.sid, `${t.baseUrl}/auth/me`);
+        const sid = await page.evaluate(
+          async (url) => ((await (await fetch(url, { credentials: 'include' })).json()) as { claims: { sid: string } }).claims.sid,
+          `${t.baseUrl}/auth/me`,
+        );
         // A page on the OP's site (localhost) that embeds the app's front-channel logout URI, as an OP does.
         const frame = `${t.baseUrl}/auth/frontchannel-logout?${new URLSearchParams({ iss: op.issuer, sid })}`;
         opPage = createServer((_req, res) => {
           res.setHeader('content-type', 'text/html');
           res.end(`<!doctype html><title>Signed out</title><iframe id="rp" src="${frame.replace(/&/g, '&amp;')}"></iframe>`);
         });
-        const opPagePort = await new Promise<number>((resolve) => opPage!.listen(0, 'localhost', () => resolve((opPage!.address() as AddressInfo).port)));
+        const opPagePort = await new Promise<number>((resolve) =>
+          opPage!.listen(0, 'localhost', () => resolve((opPage!.address() as AddressInfo).port)),
+        );
         const other = await context.newPage();
-        const frameLoaded = other.waitForResponse((res) => res.url().startsWith(`${t.baseUrl}/auth/frontchannel-logout`), { timeout: STEP_MS });
+        const frameLoaded = other.waitForResponse((res) => res.url().startsWith(`${t.baseUrl}/auth/frontchannel-logout`), {
+          timeout: STEP_MS,
+        });
         await other.goto(`http://localhost:${opPagePort}/`, { timeout: STEP_MS });
         expect((await frameLoaded).status()).toBe(200);
         expect(await me(page)).toEqual({ status: 401, sub: undefined });

@@ -9,7 +9,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { allowInsecureRequests, clientCredentialsGrant, discovery, getDPoPHandle, type Configuration as RpConfiguration } from 'openid-client';
+import {
+  allowInsecureRequests,
+  clientCredentialsGrant,
+  discovery,
+  getDPoPHandle,
+  type Configuration as RpConfiguration,
+} from 'openid-client';
 import { AuthMethods, CurrentUser, OidcGuard, type OidcUser } from '../lib/index.js';
 import { PLATFORMS, startTestApp, type TestApp } from './fixtures/app.fixture.js';
 import { API_RESOURCE, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
@@ -70,7 +76,9 @@ async function compactJws(header: Record<string, unknown>, payload: Record<strin
     case 'none':
       return `${input}.`;
     case 'HS256': {
-      const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(signer.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(signer.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'sign',
+      ]);
       sig = await crypto.subtle.sign('HMAC', key, data);
       break;
     }
@@ -141,8 +149,17 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
     op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
     const options = { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET };
     [t, required] = await Promise.all([
-      startTestApp({ platform, port, options: { ...options, bearer: { audience: API_RESOURCE, algorithms: ALGS } }, controllers: [DpopApiController] }),
-      startTestApp({ platform, options: { ...options, bearer: { audience: API_RESOURCE, algorithms: ALGS, dpop: 'required' } }, controllers: [DpopApiController] }),
+      startTestApp({
+        platform,
+        port,
+        options: { ...options, bearer: { audience: API_RESOURCE, algorithms: ALGS } },
+        controllers: [DpopApiController],
+      }),
+      startTestApp({
+        platform,
+        options: { ...options, bearer: { audience: API_RESOURCE, algorithms: ALGS, dpop: 'required' } },
+        controllers: [DpopApiController],
+      }),
     ]);
     rp = await discovery(new URL(op.issuer), TEST_CLIENT_ID, TEST_CLIENT_SECRET, undefined, { execute: [allowInsecureRequests] });
     const handle = getDPoPHandle(rp, keys.holder);
@@ -189,7 +206,11 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
   const ALGS_PARAM = `algs="${ALGS.join(' ')}"`;
 
   /** SECURITY-CASES BR-REJECT for DPoP: 401, the DPoP challenge with `error` and `algs`, spy untouched, no JWKS fetch. */
-  function expectDpopRejected(res: RawResponse, error: 'invalid_dpop_proof' | 'invalid_token', app: 'allowed' | 'required' = 'allowed'): void {
+  function expectDpopRejected(
+    res: RawResponse,
+    error: 'invalid_dpop_proof' | 'invalid_token',
+    app: 'allowed' | 'required' = 'allowed',
+  ): void {
     expect(res.status).toBe(401);
     const challenge = challengeOf(res);
     const dpop = `^DPoP error="${error}", ${ALGS_PARAM}, error_description="[^"]+"`;
@@ -212,7 +233,10 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
     it.each<[string, () => Promise<string>]>([
       ['(a) not a JWT', async () => 'not-a-jwt'],
       ['(a) two segments', async () => (await proof()).split('.').slice(0, 2).join('.')],
-      ['(a) a JSON array as header', async () => compactJws([] as never, { jti: randomUUID() }, { kind: 'ES256', privateKey: keys.holder.privateKey })],
+      [
+        '(a) a JSON array as header',
+        async () => compactJws([] as never, { jti: randomUUID() }, { kind: 'ES256', privateKey: keys.holder.privateKey }),
+      ],
       ['(b) typ missing', () => proof({ header: { typ: undefined } })],
       ['(b) alg missing', () => proof({ header: { alg: undefined } })],
       ['(b) jwk missing', () => proof({ header: { jwk: undefined } })],
@@ -226,7 +250,10 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
       ['(d) jti empty', () => proof({ claims: { jti: '' } })],
       ['(d) iat a string', () => proof({ claims: { iat: String(now()) } })],
       ['(e) EC jwk carrying the private "d"', () => proof({ header: { jwk: keys.holderPrivateJwk } })],
-      ['(e) RSA jwk carrying "d", "p", "q" (RS256)', () => proof({ header: { alg: 'RS256', jwk: keys.rsaPrivateJwk }, signer: { kind: 'RS256', privateKey: keys.rsa.privateKey } })],
+      [
+        '(e) RSA jwk carrying "d", "p", "q" (RS256)',
+        () => proof({ header: { alg: 'RS256', jwk: keys.rsaPrivateJwk }, signer: { kind: 'RS256', privateKey: keys.rsa.privateKey } }),
+      ],
       [
         '(e) RSA public jwk plus only "p" and "q" (RS256)',
         () =>
@@ -243,7 +270,9 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
       expect((await call(await proof())).status).toBe(200);
       expect(reached).toBe(reachedBefore + 1);
       // an RS256 proof by a key the token is not bound to passes the proof checks and fails only on cnf.jkt
-      const rs = await call(await proof({ header: { alg: 'RS256', jwk: keys.rsaJwk }, signer: { kind: 'RS256', privateKey: keys.rsa.privateKey } }));
+      const rs = await call(
+        await proof({ header: { alg: 'RS256', jwk: keys.rsaJwk }, signer: { kind: 'RS256', privateKey: keys.rsa.privateKey } }),
+      );
       expect(rs.status).toBe(401);
       expect(challengeOf(rs)).toMatch(/^DPoP error="invalid_token"/);
     });
@@ -253,14 +282,27 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
   describe('DP-05 proof algorithm and signature → 401 invalid_dpop_proof', () => {
     it.each<[string, () => Promise<string>]>([
       ['(a) alg "none", empty signature', () => proof({ header: { alg: 'none' }, signer: { kind: 'none' } })],
-      ['(a) alg "none" with a plausible signature segment', async () => `${(await proof({ header: { alg: 'none' }, signer: { kind: 'none' } }))}c2lnbmF0dXJl`],
-      ['(a) alg "NONE"', async () => `${(await proof({ header: { alg: 'NONE' }, signer: { kind: 'none' } }))}c2ln`],
+      [
+        '(a) alg "none" with a plausible signature segment',
+        async () => `${await proof({ header: { alg: 'none' }, signer: { kind: 'none' } })}c2lnbmF0dXJl`,
+      ],
+      ['(a) alg "NONE"', async () => `${await proof({ header: { alg: 'NONE' }, signer: { kind: 'none' } })}c2ln`],
       [
         '(b) HS256 with a jwk of kty "oct"',
-        () => proof({ header: { alg: 'HS256', jwk: { kty: 'oct', k: b64url('dpop-hmac-secret') } }, signer: { kind: 'HS256', secret: 'dpop-hmac-secret' } }),
+        () =>
+          proof({
+            header: { alg: 'HS256', jwk: { kty: 'oct', k: b64url('dpop-hmac-secret') } },
+            signer: { kind: 'HS256', secret: 'dpop-hmac-secret' },
+          }),
       ],
-      ['(b) HS256 with the holder\'s EC jwk (signed with its "x" as secret)', () => proof({ header: { alg: 'HS256' }, signer: { kind: 'HS256', secret: String(keys.holderJwk.x) } })],
-      ['(c) alg RS256 with an EC jwk (signed by an RSA key)', () => proof({ header: { alg: 'RS256' }, signer: { kind: 'RS256', privateKey: keys.rsa.privateKey } })],
+      [
+        '(b) HS256 with the holder\'s EC jwk (signed with its "x" as secret)',
+        () => proof({ header: { alg: 'HS256' }, signer: { kind: 'HS256', secret: String(keys.holderJwk.x) } }),
+      ],
+      [
+        '(c) alg RS256 with an EC jwk (signed by an RSA key)',
+        () => proof({ header: { alg: 'RS256' }, signer: { kind: 'RS256', privateKey: keys.rsa.privateKey } }),
+      ],
       ['(c) alg ES256 with an RSA jwk (signed by the EC key)', () => proof({ header: { jwk: keys.rsaJwk } })],
       ['(c) alg ES512, not in the allow-list', () => proof({ header: { alg: 'ES512' } })],
       [
@@ -279,7 +321,10 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
           return `${h}.${p}.${Buffer.alloc(64).toString('base64url')}`;
         },
       ],
-      ['(e) signed by a key other than the jwk (the thief signs, the header names the holder)', () => proof({ signer: { kind: 'ES256', privateKey: keys.thief.privateKey } })],
+      [
+        '(e) signed by a key other than the jwk (the thief signs, the header names the holder)',
+        () => proof({ signer: { kind: 'ES256', privateKey: keys.thief.privateKey } }),
+      ],
     ])('DP-05 %s → 401 invalid_dpop_proof', async (_, build) => {
       expectDpopRejected(await call(await build()), 'invalid_dpop_proof');
     });
@@ -324,7 +369,7 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
 
   // -------------------------------------------------------------------------------------------
   describe('DP-11 key binding (cnf.jkt)', () => {
-    it('DP-11: a stolen token with an otherwise valid proof by the thief\'s fresh key → 401 invalid_token; the holder still gets 200', async () => {
+    it("DP-11: a stolen token with an otherwise valid proof by the thief's fresh key → 401 invalid_token; the holder still gets 200", async () => {
       expect(await calculateJwkThumbprint(keys.thiefJwk)).not.toBe(await calculateJwkThumbprint(keys.holderJwk));
       const thiefProof = await proof({ header: { jwk: keys.thiefJwk }, signer: { kind: 'ES256', privateKey: keys.thief.privateKey } });
       const stolen = await call(thiefProof);
@@ -332,7 +377,11 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
       expect(challengeOf(stolen)).toContain('error_description="Invalid DPoP key binding."');
       // The same over the DPoP-only app.
       const stolenRequired = await call(
-        await proof({ header: { jwk: keys.thiefJwk }, signer: { kind: 'ES256', privateKey: keys.thief.privateKey }, target: `${required.baseUrl}/api/orders` }),
+        await proof({
+          header: { jwk: keys.thiefJwk },
+          signer: { kind: 'ES256', privateKey: keys.thief.privateKey },
+          target: `${required.baseUrl}/api/orders`,
+        }),
         bound,
         required,
       );
@@ -349,7 +398,9 @@ describe.each(PLATFORMS)('DPoP proof security against oidc-provider tokens (%s)'
     it('DP-12: a proof rejection → 401 `DPoP error="invalid_dpop_proof", algs="ES256 RS256 PS256", …` plus the Bearer challenge', async () => {
       const res = await call(await proof({ claims: { htm: 'POST' } }));
       expectDpopRejected(res, 'invalid_dpop_proof');
-      expect(challengeOf(res)).toMatch(/^DPoP error="invalid_dpop_proof", algs="ES256 RS256 PS256", error_description="[^"]+", Bearer realm="127\.0\.0\.1:\d+"$/);
+      expect(challengeOf(res)).toMatch(
+        /^DPoP error="invalid_dpop_proof", algs="ES256 RS256 PS256", error_description="[^"]+", Bearer realm="127\.0\.0\.1:\d+"$/,
+      );
     });
 
     it('DP-12: a token rejection under the DPoP scheme (forged token signature, valid proof) → 401 `DPoP error="invalid_token"` with algs', async () => {

@@ -30,12 +30,59 @@ const MARK = 'FUZZMARK';
 /** What a fuzzed secret (code, token, cookie value) carries: it must never be logged. */
 const SECRET = 'FUZZSECRET';
 
-
 /** Fragments attackers like: markup, quotes, CRLF and other control characters, encodings, traversal, unicode. */
 const FRAGMENTS = [
-  '<script>', '</script>', '<img src=x onerror=alert(1)>', '"', "'", '&', '&amp;', '\n', '\r\n', '\u2028', '\u0085', '\u0000', '\u001b[31m',
-  '\t', '%', '%0a', '%0d%0a', '%2f', '%5c', '/', '//', '\\', '/\\', '..', '../', '?', '#', '=', ';', ',', ' ', '@', ':', 'http://evil.example',
-  '//evil.example', 'javascript:', 'é', '漢', '😀', '\ud800', 'a', 'Z', '0', '{', '}', '[', ']', '__proto__', 'constructor', 'null', '[Nest] 1 - LOG ',
+  '<script>',
+  '</script>',
+  '<img src=x onerror=alert(1)>',
+  '"',
+  "'",
+  '&',
+  '&amp;',
+  '\n',
+  '\r\n',
+  '\u2028',
+  '\u0085',
+  '\u0000',
+  '\u001b[31m',
+  '\t',
+  '%',
+  '%0a',
+  '%0d%0a',
+  '%2f',
+  '%5c',
+  '/',
+  '//',
+  '\\',
+  '/\\',
+  '..',
+  '../',
+  '?',
+  '#',
+  '=',
+  ';',
+  ',',
+  ' ',
+  '@',
+  ':',
+  'http://evil.example',
+  '//evil.example',
+  'javascript:',
+  'é',
+  '漢',
+  '😀',
+  '\ud800',
+  'a',
+  'Z',
+  '0',
+  '{',
+  '}',
+  '[',
+  ']',
+  '__proto__',
+  'constructor',
+  'null',
+  '[Nest] 1 - LOG ',
   MARK,
 ];
 
@@ -48,15 +95,39 @@ const hostile = fc
   });
 
 /** A header value Node's HTTP client will send: visible ASCII, space and tab. */
-const headerText = fc.string({ unit: fc.constantFrom(...' \t!"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'), maxLength: 300 });
+const headerText = fc.string({
+  unit: fc.constantFrom(...' \t!"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'),
+  maxLength: 300,
+});
 
 const b64url = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Something shaped like a compact JWS: random JSON header and payload, random signature. */
 const jwtLike = fc
   .tuple(
-    fc.oneof(fc.json(), fc.record({ alg: fc.constantFrom('none', 'HS256', 'RS256', 'ES256', 'EdDSA', 'RS1', ''), kid: fc.string(), typ: fc.string(), jku: fc.webUrl(), crit: fc.array(fc.string()) }, { requiredKeys: ['alg'] })),
-    fc.oneof(fc.json(), fc.record({ iss: fc.string(), aud: fc.oneof(fc.string(), fc.array(fc.string())), exp: fc.oneof(fc.integer(), fc.double(), fc.string()), sub: fc.string(), cnf: fc.json() })),
+    fc.oneof(
+      fc.json(),
+      fc.record(
+        {
+          alg: fc.constantFrom('none', 'HS256', 'RS256', 'ES256', 'EdDSA', 'RS1', ''),
+          kid: fc.string(),
+          typ: fc.string(),
+          jku: fc.webUrl(),
+          crit: fc.array(fc.string()),
+        },
+        { requiredKeys: ['alg'] },
+      ),
+    ),
+    fc.oneof(
+      fc.json(),
+      fc.record({
+        iss: fc.string(),
+        aud: fc.oneof(fc.string(), fc.array(fc.string())),
+        exp: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        sub: fc.string(),
+        cnf: fc.json(),
+      }),
+    ),
     fc.uint8Array({ maxLength: 300 }),
   )
   .map(([header, payload, sig]) => `${b64url(header)}.${b64url(payload)}.${Buffer.from(sig).toString('base64url')}${SECRET}`);
@@ -86,7 +157,12 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
 
   async function send(path: string, init: RequestInit = {}): Promise<Answer> {
     const res = await fetch(`${t.baseUrl}${path}`, { redirect: 'manual', ...init, signal: AbortSignal.timeout(REQUEST_BOUND_MS) });
-    return { status: res.status, location: res.headers.get('location'), cacheControl: res.headers.get('cache-control'), body: await res.text() };
+    return {
+      status: res.status,
+      location: res.headers.get('location'),
+      cacheControl: res.headers.get('cache-control'),
+      body: await res.text(),
+    };
   }
 
   /**
@@ -124,7 +200,10 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
   async function startLogin(): Promise<{ cookie: string; state: string }> {
     const res = await fetch(`${t.baseUrl}/auth/login`, { redirect: 'manual', headers: { accept: 'text/html' } });
     const state = new URL(res.headers.get('location')!).searchParams.get('state')!;
-    const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!)
+      .join('; ');
     return { cookie, state };
   }
 
@@ -154,7 +233,10 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
             if (repeat && name !== 'state') query.append(name, value);
           }
           const answer = await send(`/auth/callback?${query}`, { headers });
-          expectInvariants(answer, pairs.map(([, v]) => v));
+          expectInvariants(
+            answer,
+            pairs.map(([, v]) => v),
+          );
           // API.md §2: a failed callback is 400 or 401 (502/503/504 when the OP fails), never cached.
           if (answer.status >= 400 && !tooLarge(answer)) expect(answer.cacheControl).toContain('no-store');
         },
@@ -167,7 +249,14 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
     await fc.assert(
       fc.asyncProperty(
         fc.uniqueArray(fc.tuple(fc.constantFrom(...CALLBACK_NAMES), hostile), { maxLength: 6, selector: ([name]) => name }),
-        fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded; charset=utf-16', ''),
+        fc.constantFrom(
+          'application/x-www-form-urlencoded',
+          'application/json',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/x-www-form-urlencoded; charset=utf-16',
+          '',
+        ),
         fc.boolean(),
         async (pairs, contentType, live) => {
           logger.lines.length = 0;
@@ -186,7 +275,10 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
           }
           const body = contentType === 'application/json' ? JSON.stringify(Object.fromEntries(form)) : form.toString();
           const answer = await send('/auth/callback', { method: 'POST', headers, body });
-          expectInvariants(answer, pairs.map(([, v]) => v));
+          expectInvariants(
+            answer,
+            pairs.map(([, v]) => v),
+          );
         },
       ),
       PARAMS,
@@ -215,7 +307,10 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('Bearer', 'bearer', 'BEARER', 'DPoP', 'dpop', 'Basic', 'Token', ''),
-        fc.oneof(jwtLike, headerText.map((s) => `${s}${SECRET}`)),
+        fc.oneof(
+          jwtLike,
+          headerText.map((s) => `${s}${SECRET}`),
+        ),
         fc.option(fc.oneof(jwtLike, headerText), { nil: undefined }),
         fc.constantFrom(' ', '  ', '\t'),
         async (scheme, token, dpop, gap) => {
@@ -237,7 +332,12 @@ describe.each(PLATFORMS)('fuzzing the routes and headers (%s)', (platform) => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
-          fc.array(fc.tuple(fc.constantFrom('logout_token', 'logout_token[]', 'LOGOUT_TOKEN', '__proto__', MARK), fc.oneof(jwtLike, hostile)), { maxLength: 4 }).map((pairs) => new URLSearchParams(pairs).toString()),
+          fc
+            .array(
+              fc.tuple(fc.constantFrom('logout_token', 'logout_token[]', 'LOGOUT_TOKEN', '__proto__', MARK), fc.oneof(jwtLike, hostile)),
+              { maxLength: 4 },
+            )
+            .map((pairs) => new URLSearchParams(pairs).toString()),
           fc.json(),
           hostile,
         ),
@@ -279,13 +379,20 @@ describe('sanitizeReturnTo (property)', () => {
 
   it('always yields a same-origin path, whatever it is given', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.webUrl(), fc.array(fc.constantFrom(...FRAGMENTS)).map((p) => `/${p.join('')}`)), (value) => {
-        const out = sanitizeReturnTo(value);
-        expect(out.startsWith('/')).toBe(true);
-        expect(out.startsWith('//')).toBe(false);
-        expect(out).not.toMatch(/[\u0000-\u001f\u007f\\]/);
-        expect(new URL(out, base).origin).toBe(base);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.webUrl(),
+          fc.array(fc.constantFrom(...FRAGMENTS)).map((p) => `/${p.join('')}`),
+        ),
+        (value) => {
+          const out = sanitizeReturnTo(value);
+          expect(out.startsWith('/')).toBe(true);
+          expect(out.startsWith('//')).toBe(false);
+          expect(out).not.toMatch(/[\u0000-\u001f\u007f\\]/);
+          expect(new URL(out, base).origin).toBe(base);
+        },
+      ),
       { numRuns: RUNS * 25, seed: SEED },
     );
   });

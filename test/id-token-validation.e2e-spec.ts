@@ -100,7 +100,15 @@ describe.each(PLATFORMS)('ID token validation (%s)', (platform) => {
     const token = await logoutToken(hop, { sub: 'alice', aud: 'another-client' });
     const res = await postBackchannelLogout(t.baseUrl, { logout_token: token });
     expect(res.status).toBe(400);
-    const [line] = logger.find('debug', 'Logout token refused', `iss "${hop.issuer}"`, 'aud "another-client"', 'alg "RS256"', `kid "${hop.keys.rs256.kid}"`, 'typ "logout+jwt"');
+    const [line] = logger.find(
+      'debug',
+      'Logout token refused',
+      `iss "${hop.issuer}"`,
+      'aud "another-client"',
+      'alg "RS256"',
+      `kid "${hop.keys.rs256.kid}"`,
+      'typ "logout+jwt"',
+    );
     expect(line).toBeDefined();
     expect(line).not.toContain(token.split('.')[1]!.slice(0, 30));
   });

@@ -58,7 +58,13 @@ async function loginAtOp(rp: RpConfiguration, appBaseUrl: string, username: stri
     state,
   });
   const callback = await authorizeAtOp(new Browser(), url.href, username);
-  return authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: codeVerifier, expectedState: state }, undefined, dpop ? { DPoP: dpop } : undefined);
+  return authorizationCodeGrant(
+    rp,
+    new URL(callback),
+    { pkceCodeVerifier: codeVerifier, expectedState: state },
+    undefined,
+    dpop ? { DPoP: dpop } : undefined,
+  );
 }
 
 const introspections = (op: TestOp) => op.count(OP_PATHS.introspection, 'POST');
@@ -105,7 +111,9 @@ describe.each(PLATFORMS)('opaque access tokens by introspection against oidc-pro
   it('sends one introspection request for 10 concurrent requests carrying the same new token (single flight)', async () => {
     const tokens = await loginAtOp(rp, t.baseUrl, 'bob');
     const before = introspections(op);
-    const responses = await Promise.all(Array.from({ length: 10 }, () => send(`${t.baseUrl}/profile`, { authorization: `Bearer ${tokens.access_token}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => send(`${t.baseUrl}/profile`, { authorization: `Bearer ${tokens.access_token}` })),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(responses.every((r) => JSON.parse(r.body).sub === 'bob')).toBe(true);
     expect(introspections(op)).toBe(before + 1);
@@ -114,7 +122,9 @@ describe.each(PLATFORMS)('opaque access tokens by introspection against oidc-pro
   it('refuses a token the OP reports inactive with 401 invalid_token, and asks again only after 30 s', async () => {
     const unknown = `opaque-${randomUUID()}`;
     const before = introspections(op);
-    const responses = await Promise.all(Array.from({ length: 10 }, () => send(`${t.baseUrl}/profile`, { authorization: `Bearer ${unknown}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => send(`${t.baseUrl}/profile`, { authorization: `Bearer ${unknown}` })),
+    );
     for (const res of responses) {
       expect(res.status).toBe(401);
       expect(challengeOf(res)).toMatch(/^Bearer realm="[^"]+", error="invalid_token", error_description="[^"]+"/);
@@ -170,12 +180,22 @@ describe.each(PLATFORMS)('opaque access tokens by introspection against oidc-pro
     const tokens = await loginAtOp(rp, t.baseUrl, 'erin', getDPoPHandle(rp, keyPair));
     expect(tokens.token_type.toLowerCase()).toBe('dpop');
     const url = `${t.baseUrl}/profile`;
-    const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: url, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(tokens.access_token) })
+    const proof = await new SignJWT({
+      jti: randomUUID(),
+      htm: 'GET',
+      htu: url,
+      iat: Math.floor(Date.now() / 1000),
+      ath: accessTokenHash(tokens.access_token),
+    })
       .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(keyPair.publicKey) })
       .sign(keyPair.privateKey);
     const res = await send(url, { authorization: `DPoP ${tokens.access_token}`, dpop: proof });
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toMatchObject({ sub: 'erin', authMethod: 'dpop', claims: { token_type: 'DPoP', cnf: { jkt: expect.any(String) } } });
+    expect(JSON.parse(res.body)).toMatchObject({
+      sub: 'erin',
+      authMethod: 'dpop',
+      claims: { token_type: 'DPoP', cnf: { jkt: expect.any(String) } },
+    });
     // RFC 9449 §7.2: no downgrade to Bearer
     expect((await send(url, { authorization: `Bearer ${tokens.access_token}` })).status).toBe(401);
   });

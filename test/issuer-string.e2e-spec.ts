@@ -32,7 +32,10 @@ function publishIssuer(published: string): void {
 
 async function accessToken(iss: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return hop.sign({ iss, sub: 'alice', aud: API, iat: now, exp: now + 300, scope: 'api:read', jti: randomUUID(), client_id: 'api-client' }, { header: { typ: 'at+jwt' } });
+  return hop.sign(
+    { iss, sub: 'alice', aud: API, iat: now, exp: now + 300, scope: 'api:read', jti: randomUUID(), client_id: 'api-client' },
+    { header: { typ: 'at+jwt' } },
+  );
 }
 
 describe.each(PLATFORMS)('issuer string (%s)', (platform) => {
@@ -105,7 +108,9 @@ describe.each(PLATFORMS)('issuer string (%s)', (platform) => {
       const { t, logger, login } = await bootWith(`${hop.issuer}/realms/typo`);
       try {
         expect(login).toBe(503);
-        expect(logger.find('warn', `${hop.issuer}/realms/typo/.well-known/openid-configuration`, 'HTTP 404', 'Check the `issuer` URL').length).toBeGreaterThan(0);
+        expect(
+          logger.find('warn', `${hop.issuer}/realms/typo/.well-known/openid-configuration`, 'HTTP 404', 'Check the `issuer` URL').length,
+        ).toBeGreaterThan(0);
       } finally {
         await t.close();
       }
@@ -113,7 +118,9 @@ describe.each(PLATFORMS)('issuer string (%s)', (platform) => {
 
     it('a document that is not JSON: says so, with its content type', async () => {
       hop.behaviour.override = (req) =>
-        req.path === '/.well-known/openid-configuration' ? { status: 200, headers: { 'content-type': 'text/html' }, body: '<html>login</html>' } : undefined;
+        req.path === '/.well-known/openid-configuration'
+          ? { status: 200, headers: { 'content-type': 'text/html' }, body: '<html>login</html>' }
+          : undefined;
       const { t, logger, login } = await bootWith(hop.issuer);
       try {
         expect(login).toBe(503);

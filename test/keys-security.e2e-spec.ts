@@ -9,12 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { PLATFORMS, startTestApp, type Registration, type TestApp } from './fixtures/app.fixture.js';
 import { sleep, startHostileApp } from './fixtures/hostile-login.js';
-import {
-  DEFAULT_HOSTILE_CLIENT,
-  useHostileOpAndCanary,
-  type HostileOp,
-  type SigningKey,
-} from './fixtures/hostile-op.fixture.js';
+import { DEFAULT_HOSTILE_CLIENT, useHostileOpAndCanary, type HostileOp, type SigningKey } from './fixtures/hostile-op.fixture.js';
 
 const API = 'https://api.keys.test';
 /** JwksCache defaults (lib/keys/jwks.cache.ts) */
@@ -200,22 +195,31 @@ describe.each(PLATFORMS)('BR-18 no "validation off" mode (%s)', (platform) => {
     ['forRootAsync', '"none" next to ES256', ['ES256', 'none']],
     ['forRoot', 'a lower-case "rs256" (not an algorithm name)', ['rs256']],
     ['forRoot', 'a string instead of a list', 'RS256'],
-  ])('BR-18: %s with bearer.algorithms = %s → startup error naming bearer.algorithms, no request reaches the OP', async (registration, _, algorithms) => {
-    const start = startTestApp({ platform, registration, options: { ...base(), bearer: { audience: API, algorithms } } as never });
-    await expect(start).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_OPTIONS', message: expect.stringContaining('`bearer.algorithms`') });
-    expect(hop.requests).toHaveLength(0);
-  });
+  ])(
+    'BR-18: %s with bearer.algorithms = %s → startup error naming bearer.algorithms, no request reaches the OP',
+    async (registration, _, algorithms) => {
+      const start = startTestApp({ platform, registration, options: { ...base(), bearer: { audience: API, algorithms } } as never });
+      await expect(start).rejects.toMatchObject({
+        code: 'ERR_OIDC_INVALID_OPTIONS',
+        message: expect.stringContaining('`bearer.algorithms`'),
+      });
+      expect(hop.requests).toHaveLength(0);
+    },
+  );
 
   it.each<[Registration, string, Record<string, unknown>, string]>([
     ['forRoot', 'tokenValidation: "NONE" (nest-keycloak-connect style)', { tokenValidation: 'NONE' }, 'tokenValidation'],
     ['forRootAsync', 'bearer.verify: false', { bearer: { audience: API, verify: false } }, 'bearer.verify'],
     ['forRoot', 'bearer.verifySignature: false', { bearer: { audience: API, verifySignature: false } }, 'bearer.verifySignature'],
     ['forRootAsync', 'bearer.validate: false', { bearer: { audience: API, validate: false } }, 'bearer.validate'],
-  ])('BR-18: %s with a "validation off" switch, %s → startup error naming it, no request reaches the OP', async (registration, _, extra, path) => {
-    const start = startTestApp({ platform, registration, options: { ...base(), bearer: { audience: API }, ...extra } as never });
-    await expect(start).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_OPTIONS', message: expect.stringContaining(`\`${path}\``) });
-    expect(hop.requests).toHaveLength(0);
-  });
+  ])(
+    'BR-18: %s with a "validation off" switch, %s → startup error naming it, no request reaches the OP',
+    async (registration, _, extra, path) => {
+      const start = startTestApp({ platform, registration, options: { ...base(), bearer: { audience: API }, ...extra } as never });
+      await expect(start).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_OPTIONS', message: expect.stringContaining(`\`${path}\``) });
+      expect(hop.requests).toHaveLength(0);
+    },
+  );
 
   it('BR-18 (control): with the real options, unsigned, alg-none and badly signed tokens get 401 and a signed one 200', async () => {
     const t = await startHostileApp(hop, platform, { bearer: { audience: API } });

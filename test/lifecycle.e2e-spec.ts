@@ -23,7 +23,11 @@ describe.each(PLATFORMS)('token lifecycle and logout (%s)', (platform) => {
       ],
     });
     const client = { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET };
-    t = await startTestApp({ platform, port, options: { ...client, logout: { postLogoutRedirectUri: `http://127.0.0.1:${port}/auth/logout/callback` } } });
+    t = await startTestApp({
+      platform,
+      port,
+      options: { ...client, logout: { postLogoutRedirectUri: `http://127.0.0.1:${port}/auth/logout/callback` } },
+    });
     local = await startTestApp({ platform, port: localPort, options: { ...client, logout: { idpLogout: false } } });
     t.app.get(OidcEvents).on('*', (e) => void events.push(e));
   });
@@ -44,7 +48,9 @@ describe.each(PLATFORMS)('token lifecycle and logout (%s)', (platform) => {
 
     // (a) another state and (b) no state: a neutral page, the stored returnTo is not used.
     const other = new Browser();
-    for (const [name, value] of Object.entries(Object.fromEntries(browser.cookies(`${t.baseUrl}/auth/logout/callback`).map((c) => [c.name, c.value])))) {
+    for (const [name, value] of Object.entries(
+      Object.fromEntries(browser.cookies(`${t.baseUrl}/auth/logout/callback`).map((c) => [c.name, c.value])),
+    )) {
       other.setCookie(t.baseUrl, name, value);
     }
     const wrong = await other.get(`${t.baseUrl}/auth/logout/callback?state=not-the-state`);
@@ -122,7 +128,11 @@ describe.each(PLATFORMS)('token lifecycle and logout (%s)', (platform) => {
       const tokens = t.app.get(OidcTokenService);
       op.clearRequests();
       await expect(
-        tokens.exchange({ subjectToken: 'x', subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token', extra: { [name]: 'evil' } }),
+        tokens.exchange({
+          subjectToken: 'x',
+          subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token',
+          extra: { [name]: 'evil' },
+        }),
       ).rejects.toThrow(TypeError);
       expect(op.count('/token')).toBe(0);
     },

@@ -17,9 +17,15 @@ describe.each(PLATFORMS)('log forging through the callback (%s)', (platform) => 
   async function forgedCallback(error: string): Promise<{ status: number; body: string }> {
     const start = await fetch(`${suite.env.t.baseUrl}/auth/login`, { redirect: 'manual' });
     const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-    const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const query = new URLSearchParams({ state, iss: suite.env.op.issuer, error, error_description: `${'x'.repeat(3000)}\n${FORGED_LINE}` });
-    const res = await fetch(`${suite.env.t.baseUrl}/auth/callback?${query}`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+    const res = await fetch(`${suite.env.t.baseUrl}/auth/callback?${query}`, {
+      headers: { cookie, accept: 'text/html' },
+      redirect: 'manual',
+    });
     return { status: res.status, body: await res.text() };
   }
 

@@ -9,7 +9,6 @@ import { authorizeAtOp, loginThroughApp } from './fixtures/login.js';
 import { startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, API_RESOURCE, webClient, type TestOp } from './fixtures/op.fixture.js';
 import { getFreePort } from './fixtures/ports.js';
 
-
 describe.each(PLATFORMS)('log hygiene (%s)', (platform) => {
   let op: TestOp;
   let t: TestApp;

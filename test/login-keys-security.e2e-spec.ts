@@ -96,7 +96,11 @@ describe.each(PLATFORMS)('login trust in discovery and keys (hostile OP) over %s
     browser = new Browser();
   });
 
-  async function expectLoggedIn(t: TestApp, res: { status: number; location?: string; setCookies: unknown[] }, sub = 'alice'): Promise<void> {
+  async function expectLoggedIn(
+    t: TestApp,
+    res: { status: number; location?: string; setCookies: unknown[] },
+    sub = 'alice',
+  ): Promise<void> {
     expect(res.status).toBe(302);
     expect(new URL(res.location!).origin).toBe(t.baseUrl);
     const me = await browser.get(`${t.baseUrl}/auth/me`);
@@ -107,34 +111,46 @@ describe.each(PLATFORMS)('login trust in discovery and keys (hostile OP) over %s
   // -------------------------------------------------------------------------------------------
   describe('LF-10 trusting discovery', () => {
     it.each<[string, (doc: Record<string, unknown>) => Record<string, unknown>]>([
-      ['the attacker as issuer, and its authorization endpoint', (doc) => ({ ...doc, issuer: canary.url, authorization_endpoint: `${canary.url}/authorize` })],
+      [
+        'the attacker as issuer, and its authorization endpoint',
+        (doc) => ({ ...doc, issuer: canary.url, authorization_endpoint: `${canary.url}/authorize` }),
+      ],
       ['another tenant path on the same host', (doc) => ({ ...doc, issuer: `${String(doc.issuer)}/tenant-b` })],
       ['the same port under the name localhost', (doc) => ({ ...doc, issuer: String(doc.issuer).replace('127.0.0.1', 'localhost') })],
       ['an https: variant of the issuer', (doc) => ({ ...doc, issuer: String(doc.issuer).replace('http:', 'https:') })],
       ['no issuer at all', (doc) => ({ ...doc, issuer: undefined })],
-    ])('LF-10 (a): discovery names %s → the metadata is refused: /auth/login answers 503, redirects nowhere, no transaction', async (_, lie) => {
-      hop.behaviour.discovery = lie;
-      const t = await startTestApp({ platform, options: { issuer: hop.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, http: { timeout: 1000 } } });
-      try {
-        for (let i = 0; i < 2; i++) {
-          const res = await browser.get(`${t.baseUrl}/auth/login?returnTo=%2Fprofile`, { navigation: true });
-          expect(res.status).toBe(503);
-          expect(res.location).toBeUndefined();
-          expect(res.headers.get('cache-control') ?? '').toMatch(/\bno-store\b/);
-          expect(res.body).not.toContain(canary.url);
-          expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/);
+    ])(
+      'LF-10 (a): discovery names %s → the metadata is refused: /auth/login answers 503, redirects nowhere, no transaction',
+      async (_, lie) => {
+        hop.behaviour.discovery = lie;
+        const t = await startTestApp({
+          platform,
+          options: { issuer: hop.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, http: { timeout: 1000 } },
+        });
+        try {
+          for (let i = 0; i < 2; i++) {
+            const res = await browser.get(`${t.baseUrl}/auth/login?returnTo=%2Fprofile`, { navigation: true });
+            expect(res.status).toBe(503);
+            expect(res.location).toBeUndefined();
+            expect(res.headers.get('cache-control') ?? '').toMatch(/\bno-store\b/);
+            expect(res.body).not.toContain(canary.url);
+            expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/);
+          }
+          expect(browser.storedCookies().filter((c) => c.name.startsWith(TX_COOKIE_PREFIX) || c.name === SESSION_COOKIE)).toEqual([]);
+          // The lying document was fetched, and nothing it names was ever contacted.
+          expect(hop.count(DISCOVERY)).toBeGreaterThanOrEqual(1);
+          expect(hop.requests.filter((r) => r.path !== DISCOVERY).map((r) => r.path)).toEqual([]);
+        } finally {
+          await t.close();
         }
-        expect(browser.storedCookies().filter((c) => c.name.startsWith(TX_COOKIE_PREFIX) || c.name === SESSION_COOKIE)).toEqual([]);
-        // The lying document was fetched, and nothing it names was ever contacted.
-        expect(hop.count(DISCOVERY)).toBeGreaterThanOrEqual(1);
-        expect(hop.requests.filter((r) => r.path !== DISCOVERY).map((r) => r.path)).toEqual([]);
-      } finally {
-        await t.close();
-      }
-    });
+      },
+    );
 
     it('LF-10 (a) (control): the untampered document from the same OP → /auth/login redirects to its authorization endpoint', async () => {
-      const t = await startTestApp({ platform, options: { issuer: hop.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, http: { timeout: 1000 } } });
+      const t = await startTestApp({
+        platform,
+        options: { issuer: hop.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, http: { timeout: 1000 } },
+      });
       try {
         const res = await browser.get(`${t.baseUrl}/auth/login`, { navigation: true });
         expect(res.status).toBe(302);
@@ -160,7 +176,13 @@ describe.each(PLATFORMS)('login trust in discovery and keys (hostile OP) over %s
     it('LF-10 (b) (control): the same http: issuer with the dev-only allowInsecureRequests flag boots', async () => {
       const t = await startTestApp({
         platform,
-        options: { issuer: 'http://op.invalid', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, allowInsecureRequests: true, http: { timeout: 500 } },
+        options: {
+          issuer: 'http://op.invalid',
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          allowInsecureRequests: true,
+          http: { timeout: 500 },
+        },
       });
       try {
         expect((await fetch(`${t.baseUrl}/profile/health`)).status).toBe(200);

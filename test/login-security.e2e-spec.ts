@@ -64,7 +64,10 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
   /** Starts a login in `browser`, lets `tamper` change the callback URL, requests it. */
   async function tamperedCallback(tamper: (params: URLSearchParams, started: StartedLogin) => void) {
     const started = await startLogin(browser, t.baseUrl);
-    const res = await finishLogin(browser, withParams(started.callbackUrl, (p) => tamper(p, started)));
+    const res = await finishLogin(
+      browser,
+      withParams(started.callbackUrl, (p) => tamper(p, started)),
+    );
     return { started, res };
   }
 
@@ -152,7 +155,7 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
 
   // ---------------------------------------------------------------------------------------------
   describe('LF-02 / LF-03 callback without a matching transaction', () => {
-    it('LF-02: a callback loaded in a fresh jar (login CSRF with the attacker\'s code) → 400, no /token, victim not logged in', async () => {
+    it("LF-02: a callback loaded in a fresh jar (login CSRF with the attacker's code) → 400, no /token, victim not logged in", async () => {
       const attacker = new Browser();
       const started = await startLogin(attacker, t.baseUrl, { authorizeParams: { login_hint: 'mallory' } });
       const res = await finishLogin(browser, started.callbackUrl);
@@ -190,7 +193,10 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
       const q = new URL(started.callbackUrl).searchParams;
       const res = await finishLogin(
         browser,
-        withRawQuery(started.callbackUrl, `code=${q.get('code')}&code=forged-code&state=${q.get('state')}&iss=${encodeURIComponent(q.get('iss')!)}`),
+        withRawQuery(
+          started.callbackUrl,
+          `code=${q.get('code')}&code=forged-code&state=${q.get('state')}&iss=${encodeURIComponent(q.get('iss')!)}`,
+        ),
       );
       await expectCallbackRejected(res, { status: 400, browser, appBaseUrl: t.baseUrl });
       expect(hop.count('/token')).toBe(0);
@@ -207,7 +213,7 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
   });
 
   // ---------------------------------------------------------------------------------------------
-  it('LF-05: an injected code from another login (other PKCE verifier) with the victim\'s state → 401 invalid_grant, attacker never logged in', async () => {
+  it("LF-05: an injected code from another login (other PKCE verifier) with the victim's state → 401 invalid_grant, attacker never logged in", async () => {
     const attacker = new Browser();
     const attackerLogin = await startLogin(attacker, t.baseUrl, { authorizeParams: { login_hint: 'mallory' } });
     const attackerCode = new URL(attackerLogin.callbackUrl).searchParams.get('code')!;
@@ -223,7 +229,7 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
 
   // ---------------------------------------------------------------------------------------------
   describe('LF-06 mix-up: the iss authorization response parameter', () => {
-    it('LF-06a: iss = the attacker\'s URL → 401 before any /token', async () => {
+    it("LF-06a: iss = the attacker's URL → 401 before any /token", async () => {
       hop.behaviour.authorizeRedirect = (p) => p.set('iss', canary.url);
       await loginExpectingRejection(401);
       expect(hop.count('/token')).toBe(0);
@@ -282,21 +288,24 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
     it.each([
       ['B then A', [1, 0]],
       ['A then B', [0, 1]],
-    ])('LF-09: start A and B, finish %s → each 302 (or 400 for the stale one), never 500, verifiers never swapped', async (_name, order) => {
-      const logins = [await startLogin(browser, t.baseUrl, { returnTo: '/a' }), await startLogin(browser, t.baseUrl, { returnTo: '/b' })];
-      const statuses: number[] = [];
-      for (const i of order) {
-        const res = await finishLogin(browser, logins[i]!.callbackUrl);
-        statuses.push(res.status);
-        expect([302, 400]).toContain(res.status);
-        if (res.status === 302) expect(res.location).toBe(`${t.baseUrl}${i === 0 ? '/a' : '/b'}`);
-      }
-      // The first one finished is never "stale".
-      expect(statuses[0]).toBe(302);
-      expectVerifiersPaired(logins);
-      const me = await browser.get(`${t.baseUrl}/auth/me`);
-      expect(me.status).toBe(200);
-    });
+    ])(
+      'LF-09: start A and B, finish %s → each 302 (or 400 for the stale one), never 500, verifiers never swapped',
+      async (_name, order) => {
+        const logins = [await startLogin(browser, t.baseUrl, { returnTo: '/a' }), await startLogin(browser, t.baseUrl, { returnTo: '/b' })];
+        const statuses: number[] = [];
+        for (const i of order) {
+          const res = await finishLogin(browser, logins[i]!.callbackUrl);
+          statuses.push(res.status);
+          expect([302, 400]).toContain(res.status);
+          if (res.status === 302) expect(res.location).toBe(`${t.baseUrl}${i === 0 ? '/a' : '/b'}`);
+        }
+        // The first one finished is never "stale".
+        expect(statuses[0]).toBe(302);
+        expectVerifiersPaired(logins);
+        const me = await browser.get(`${t.baseUrl}/auth/me`);
+        expect(me.status).toBe(200);
+      },
+    );
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -497,8 +506,14 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
     });
 
     it.each([
-      ['an HTML 200', { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!doctype html><title>Login</title><p>Welcome' }],
-      ['a JSON array', { status: 200, headers: { 'content-type': 'application/json' }, body: '[{"access_token":"x","token_type":"Bearer"}]' }],
+      [
+        'an HTML 200',
+        { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!doctype html><title>Login</title><p>Welcome' },
+      ],
+      [
+        'a JSON array',
+        { status: 200, headers: { 'content-type': 'application/json' }, body: '[{"access_token":"x","token_type":"Bearer"}]' },
+      ],
       ['a 500 (HTML)', { status: 500, headers: { 'content-type': 'text/html' }, body: '<h1>Internal Server Error</h1>' }],
       ['a 500 (JSON error)', { status: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"server_error"}' }],
       ['valid token JSON labelled Content-Type text/plain', { status: 200, headers: { 'content-type': 'text/plain' }, body: 'JSON' }],
@@ -631,7 +646,10 @@ describe.each(PLATFORMS)('login security (hostile OP) over %s', (platform) => {
 
     it('RS-06: a 64 KB Cookie header on the callback → 4xx (never 5xx), no session', async () => {
       const started = await startLogin(browser, t.baseUrl);
-      const cookie = `${browser.cookies(`${t.baseUrl}/auth/callback`).map((c) => `${c.name}=${c.value}`).join('; ')}; junk=${'x'.repeat(64 * 1024)}`;
+      const cookie = `${browser
+        .cookies(`${t.baseUrl}/auth/callback`)
+        .map((c) => `${c.name}=${c.value}`)
+        .join('; ')}; junk=${'x'.repeat(64 * 1024)}`;
       const u = new URL(started.callbackUrl);
       const { status } = await rawGet(t.baseUrl, `${u.pathname}${u.search}`, { cookie });
       expect(status).toBeGreaterThanOrEqual(400);

@@ -276,7 +276,11 @@ describe.each(PLATFORMS)('module registration (%s)', (platform) => {
     const opPort = await getFreePort();
     const appPort = await getFreePort();
     const issuer = `http://127.0.0.1:${opPort}`;
-    const t = await startTestApp({ platform, port: appPort, options: { issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET } });
+    const t = await startTestApp({
+      platform,
+      port: appPort,
+      options: { issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET },
+    });
     let op: TestOp | undefined;
     try {
       const down = await fetch(`${t.baseUrl}/auth/login`, { redirect: 'manual' });
@@ -325,7 +329,9 @@ describe.each(PLATFORMS)('module registration (%s)', (platform) => {
 
   it('mounts the routes under a custom prefix, or none with routes: false', async () => {
     const port = await getFreePort();
-    const op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`, { redirect_uris: [`http://127.0.0.1:${port}/sso/callback`] })] });
+    const op = await startTestOp({
+      clients: [webClient(`http://127.0.0.1:${port}`, { redirect_uris: [`http://127.0.0.1:${port}/sso/callback`] })],
+    });
     const t = await startTestApp({ platform, port, options: clientOptions(op), extras: { routes: { prefix: 'sso' } } });
     const none = await startTestApp({ platform, options: clientOptions(op), extras: { routes: false } });
     try {

@@ -65,7 +65,16 @@ describe.each(PLATFORMS)('an OP whose introspection answers carry no token_type 
       hop.behaviour.override = (req) => {
         if (req.path !== '/introspect') return undefined;
         const now = Math.floor(Date.now() / 1000);
-        const body = { active: true, iss: hop.issuer, sub: 'alice', client_id: CLIENT.clientId, scope: 'openid', aud, iat: now, exp: now + 300 };
+        const body = {
+          active: true,
+          iss: hop.issuer,
+          sub: 'alice',
+          client_id: CLIENT.clientId,
+          scope: 'openid',
+          aud,
+          iat: now,
+          exp: now + 300,
+        };
         return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
       };
       const ok = await fetch(`${t.baseUrl}/profile`, { headers: { authorization: `Bearer ${accessToken}` } });

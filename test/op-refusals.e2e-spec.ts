@@ -38,10 +38,13 @@ describe.each(PLATFORMS)('a callback on another host than baseUrl (%s)', (platfo
     const { request } = await import('node:http');
     const port = suite.env.t.port;
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/auth/callback?state=abc&code=xyz', headers: { host: `localhost:${port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/auth/callback?state=abc&code=xyz', headers: { host: `localhost:${port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -57,7 +60,9 @@ describe.each(PLATFORMS)('the OP refusing the logout comes back with an error (%
   it('logs the registered error code and names the exact post_logout_redirect_uri to register', async () => {
     const res = await fetch(`${suite.env.t.baseUrl}/auth/logout/callback?error=invalid_request&state=x`, { redirect: 'manual' });
     expect(res.status).toBe(200);
-    expect(logger.find('warn', 'answered the logout with "invalid_request"', `"${suite.env.t.baseUrl}/auth/logout/callback"`, 'trailing slash')).toHaveLength(1);
+    expect(
+      logger.find('warn', 'answered the logout with "invalid_request"', `"${suite.env.t.baseUrl}/auth/logout/callback"`, 'trailing slash'),
+    ).toHaveLength(1);
   });
 
   it('never repeats an unregistered error text', async () => {

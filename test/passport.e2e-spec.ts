@@ -81,7 +81,9 @@ describe.each(PLATFORMS)('Passport strategies oidc and oidc-bearer with @nestjs/
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain(h);
       if (platform === 'express') {
-        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+", error="invalid_token", error_description="[^"]+", DPoP algs="/);
+        expect(res.headers.get('www-authenticate')).toMatch(
+          /^Bearer realm="[^"]+", error="invalid_token", error_description="[^"]+", DPoP algs="/,
+        );
       }
     });
 
@@ -130,7 +132,12 @@ describe.each(PLATFORMS)('Passport strategies oidc and oidc-bearer with @nestjs/
 });
 
 describe('Passport strategy registration lifecycle (express)', () => {
-  const options = { issuer: 'http://127.0.0.1:1', clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, bearer: { audience: API_RESOURCE } };
+  const options = {
+    issuer: 'http://127.0.0.1:1',
+    clientId: TEST_CLIENT_ID,
+    clientSecret: TEST_CLIENT_SECRET,
+    bearer: { audience: API_RESOURCE },
+  };
 
   it('removes its strategies when the app closes', async () => {
     const t = await startTestApp({ platform: 'express', controllers: [], options });

@@ -22,7 +22,14 @@ import { getFreePort } from './fixtures/ports.js';
 class ApiController {
   @Get('me')
   me(@CurrentUser() user: OidcUser) {
-    return { sub: user.sub, issuer: user.issuer, authMethod: user.authMethod, scopes: user.scopes, roles: user.roles, identity: user.identity ?? null };
+    return {
+      sub: user.sub,
+      issuer: user.issuer,
+      authMethod: user.authMethod,
+      scopes: user.scopes,
+      roles: user.roles,
+      identity: user.identity ?? null,
+    };
   }
 }
 
@@ -52,7 +59,11 @@ function cases(op: string): ProviderCase[] {
       iss: `${op}/realms/demo`,
       header: { typ: 'JWT' },
       claims: {
-        aud: 'account', azp: 'web-app', typ: 'Bearer', scope: 'openid profile orders:read', sid: randomUUID(),
+        aud: 'account',
+        azp: 'web-app',
+        typ: 'Bearer',
+        scope: 'openid profile orders:read',
+        sid: randomUUID(),
         realm_access: { roles: ['offline_access', 'user'] },
         resource_access: { 'orders.api': { roles: ['orders-admin'] }, account: { roles: ['manage-account'] } },
         preferred_username: 'alice',
@@ -74,8 +85,13 @@ function cases(op: string): ProviderCase[] {
       iss: `${op}/tenant/`,
       header: { typ: 'at+jwt' },
       claims: {
-        aud: ['https://orders.example.com', `${op}/tenant/userinfo`], azp: 'spa-client-id', client_id: 'spa-client-id', jti: randomUUID(),
-        scope: 'openid profile read:orders', permissions: ['read:orders'], 'https://example.com/roles': ['admin'],
+        aud: ['https://orders.example.com', `${op}/tenant/userinfo`],
+        azp: 'spa-client-id',
+        client_id: 'spa-client-id',
+        jti: randomUUID(),
+        scope: 'openid profile read:orders',
+        permissions: ['read:orders'],
+        'https://example.com/roles': ['admin'],
       },
       options: {
         bearer: { audience: 'https://orders.example.com', issuers: [`${op}/tenant/`] },
@@ -91,9 +107,13 @@ function cases(op: string): ProviderCase[] {
       iss: `${op}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0`,
       header: { typ: 'JWT' },
       claims: {
-        aud: '6e74172b-be56-4843-9ff4-e66a39bb12e3', azp: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c', ver: '2.0',
-        tid: '9188040d-6c67-4c5b-b112-36a304b66dad', oid: '00000000-0000-0000-66f3-3332eca7ea81',
-        scp: 'Orders.Read Orders.Write', roles: ['Orders.Admin'],
+        aud: '6e74172b-be56-4843-9ff4-e66a39bb12e3',
+        azp: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c',
+        ver: '2.0',
+        tid: '9188040d-6c67-4c5b-b112-36a304b66dad',
+        oid: '00000000-0000-0000-66f3-3332eca7ea81',
+        scp: 'Orders.Read Orders.Write',
+        roles: ['Orders.Admin'],
       },
       options: {
         bearer: { audience: '6e74172b-be56-4843-9ff4-e66a39bb12e3', issuers: [`${op}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0`] },
@@ -108,7 +128,13 @@ function cases(op: string): ProviderCase[] {
       name: 'Entra ID v1',
       iss: `${op}/sts/9188040d-6c67-4c5b-b112-36a304b66dad/`,
       header: { typ: 'JWT' },
-      claims: { aud: 'api://orders', appid: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c', ver: '1.0', scp: 'Orders.Read', roles: ['Orders.Reader'] },
+      claims: {
+        aud: 'api://orders',
+        appid: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c',
+        ver: '1.0',
+        scp: 'Orders.Read',
+        roles: ['Orders.Reader'],
+      },
       options: {
         bearer: { audience: 'api://orders', issuers: [`${op}/sts/9188040d-6c67-4c5b-b112-36a304b66dad/`] },
         roles: { claim: 'roles' },
@@ -120,7 +146,14 @@ function cases(op: string): ProviderCase[] {
       // Okta custom authorization server: iss .../oauth2/default, aud api://default, `scp` is an ARRAY, `cid`.
       name: 'Okta',
       iss: `${op}/oauth2/default`,
-      claims: { aud: 'api://default', cid: '0oa1abcd', uid: '00u1abcd', scp: ['openid', 'orders:read'], groups: ['Everyone', 'Admins'], ver: 1 },
+      claims: {
+        aud: 'api://default',
+        cid: '0oa1abcd',
+        uid: '00u1abcd',
+        scp: ['openid', 'orders:read'],
+        groups: ['Everyone', 'Admins'],
+        ver: 1,
+      },
       options: {
         bearer: { audience: 'api://default', issuers: [`${op}/oauth2/default`], identityClaims: { [`${op}/oauth2/default`]: 'uid' } },
         roles: { claim: 'groups' },
@@ -134,7 +167,12 @@ function cases(op: string): ProviderCase[] {
       name: 'Google',
       iss: 'accounts.google.com',
       canonical: `${op}/google`,
-      claims: { aud: '1234-api.apps.googleusercontent.com', azp: '1234-web.apps.googleusercontent.com', email: 'alice@example.com', email_verified: true },
+      claims: {
+        aud: '1234-api.apps.googleusercontent.com',
+        azp: '1234-web.apps.googleusercontent.com',
+        email: 'alice@example.com',
+        email_verified: true,
+      },
       options: {
         bearer: {
           audience: '1234-api.apps.googleusercontent.com',
@@ -161,7 +199,11 @@ function cases(op: string): ProviderCase[] {
       name: 'Dex',
       iss: `${op}/dex`,
       claims: {
-        aud: 'orders-api', azp: 'web', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', email: 'alice@example.com', email_verified: true,
+        aud: 'orders-api',
+        azp: 'web',
+        at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q',
+        email: 'alice@example.com',
+        email_verified: true,
         federated_claims: { connector_id: 'github', user_id: '1234' },
       },
       options: {
@@ -169,7 +211,12 @@ function cases(op: string): ProviderCase[] {
         bearer: { audience: 'orders-api', issuers: [`${op}/dex`], identityClaims: { [`${op}/dex`]: 'email' } },
       },
       expected: { sub: 'CgQxMjM0EgZnaXRodWI', scopes: [], roles: [], identity: 'github:alice@example.com' },
-      refusals: [['this app\'s own ID token (aud = its client id, azp = its client id)', { aud: ['orders-api', 'orders-backend'], azp: 'orders-backend' }]],
+      refusals: [
+        [
+          "this app's own ID token (aud = its client id, azp = its client id)",
+          { aud: ['orders-api', 'orders-backend'], azp: 'orders-backend' },
+        ],
+      ],
     },
     {
       // LemonLDAP::NG: JWT access tokens (when enabled) typed at+jwt, iss without slash, scope string.
@@ -188,8 +235,12 @@ function cases(op: string): ProviderCase[] {
       iss: `${op}/gha`,
       header: { typ: 'JWT', x5t: 'ykNaY4qM_ta4k2TgZOCEYLkcYlA' },
       claims: {
-        aud: 'https://github.com/acme', repository: 'acme/deploy', ref: 'refs/heads/main', job_workflow_ref: 'acme/deploy/.github/workflows/ship.yml@refs/heads/main',
-        repository_owner: 'acme', runner_environment: 'github-hosted',
+        aud: 'https://github.com/acme',
+        repository: 'acme/deploy',
+        ref: 'refs/heads/main',
+        job_workflow_ref: 'acme/deploy/.github/workflows/ship.yml@refs/heads/main',
+        repository_owner: 'acme',
+        runner_environment: 'github-hosted',
       },
       options: { bearer: { audience: 'https://github.com/acme', issuers: [`${op}/gha`], identityClaims: { [`${op}/gha`]: 'sub' } } },
       expected: { sub: 'repo:acme/deploy:ref:refs/heads/main', scopes: [], roles: [], identity: 'repo:acme/deploy:ref:refs/heads/main' },
@@ -218,14 +269,20 @@ afterAll(async () => {
   await hop?.close();
 });
 
-async function startApi(platform: string, options: ProviderCase['options'], logger?: CapturingLogger): Promise<{ app: INestApplication; url: string }> {
+async function startApi(
+  platform: string,
+  options: ProviderCase['options'],
+  logger?: CapturingLogger,
+): Promise<{ app: INestApplication; url: string }> {
   @Module({
     imports: [OidcModule.forRoot({ issuer: hop.issuer, clientId: 'orders-api-client', ...options, routes: false })],
     controllers: [ApiController],
   })
   class ApiModule {}
   const moduleRef = await Test.createTestingModule({ imports: [ApiModule] }).compile();
-  const app = moduleRef.createNestApplication(platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: logger ?? false });
+  const app = moduleRef.createNestApplication(platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+    logger: logger ?? false,
+  });
   const port = await getFreePort();
   await app.listen(port, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${port}` };
@@ -294,7 +351,16 @@ describe.each(PLATFORMS)('provider recipes (%s)', (platform) => {
         const expired = await token(c, { exp: now() - 3605, iat: now() - 7200, aud: 'account' });
         const res = await fetch(`${api.url}/api/me`, { headers: { authorization: `Bearer ${expired}` } });
         expect(res.status).toBe(401);
-        const [line] = logger.find('debug', 'Access token refused', `iss "${c.iss}"`, 'aud "account"', 'azp "web-app"', 'alg "RS256"', `kid "${hop.keys.rs256.kid}"`, 'typ "JWT"');
+        const [line] = logger.find(
+          'debug',
+          'Access token refused',
+          `iss "${c.iss}"`,
+          'aud "account"',
+          'azp "web-app"',
+          'alg "RS256"',
+          `kid "${hop.keys.rs256.kid}"`,
+          'typ "JWT"',
+        );
         expect(line).toMatch(/expired 360[5-9] s ago/);
         expect(line).toContain('clockTolerance is 60 s');
         expect(line).not.toContain(expired.split('.')[1]!.slice(0, 30));

@@ -6,8 +6,7 @@ import { loginThroughApp } from './fixtures/login.js';
 import { startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
 import { getFreePort } from './fixtures/ports.js';
 
-const refreshGrants = (op: TestOp | HostileOp) =>
-  op.requests.filter((r) => r.path === '/token' && r.method === 'POST').length;
+const refreshGrants = (op: TestOp | HostileOp) => op.requests.filter((r) => r.path === '/token' && r.method === 'POST').length;
 
 describe.each(PLATFORMS)('automatic refresh against oidc-provider (%s)', (platform) => {
   let op: TestOp;

@@ -150,7 +150,7 @@ describe.each(PLATFORMS)('session security (hostile OP) over %s', (platform) => 
       expect((await me(browserWithCookie('attacker-value'))).status).toBe(401);
     });
 
-    it('SE-03: the attacker\'s own valid session planted in the victim\'s jar → new id at login, the planted one is gone (401)', async () => {
+    it("SE-03: the attacker's own valid session planted in the victim's jar → new id at login, the planted one is gone (401)", async () => {
       const attacker = new Browser();
       const planted = await loginAs('mallory', attacker);
       browser.setCookie(t.baseUrl, SESSION_COOKIE, planted);
@@ -164,7 +164,7 @@ describe.each(PLATFORMS)('session security (hostile OP) over %s', (platform) => 
   });
 
   // ---------------------------------------------------------------------------------------------
-  it('SE-04: a login as mallory over alice\'s session regenerates it; nothing of alice survives', async () => {
+  it("SE-04: a login as mallory over alice's session regenerates it; nothing of alice survives", async () => {
     const alice = await loginAs('alice', browser, '/alice-only');
     expect(JSON.parse((await me()).body).claims.email).toBe('alice@example.com');
 
@@ -192,23 +192,26 @@ describe.each(PLATFORMS)('session security (hostile OP) over %s', (platform) => 
       ['600 characters of garbage', () => 'x.'.repeat(300)],
     ];
 
-    it.each(tamperings)('SE-05: %s → /auth/me 401 with the cookie cleared; an HTML navigation → 302 to /auth/login', async (_name, tamper) => {
-      const good = await loginAs('alice');
-      const tampered = tamper(good);
-      expect(tampered).not.toBe(good);
+    it.each(tamperings)(
+      'SE-05: %s → /auth/me 401 with the cookie cleared; an HTML navigation → 302 to /auth/login',
+      async (_name, tamper) => {
+        const good = await loginAs('alice');
+        const tampered = tamper(good);
+        expect(tampered).not.toBe(good);
 
-      const b = browserWithCookie(tampered);
-      const res = await me(b);
-      expect(res.status).toBe(401);
-      expect(cookieCleared(res, SESSION_COOKIE)).toBeDefined();
+        const b = browserWithCookie(tampered);
+        const res = await me(b);
+        expect(res.status).toBe(401);
+        expect(cookieCleared(res, SESSION_COOKIE)).toBeDefined();
 
-      const nav = await browserWithCookie(tampered).get(`${t.baseUrl}/profile`, { navigation: true });
-      expect(nav.status).toBe(302);
-      const location = new URL(nav.location!);
-      expect(`${location.origin}${location.pathname}`).toBe(`${t.baseUrl}/auth/login`);
-      expect(location.searchParams.get('returnTo')).toBe('/profile');
-      expect(cookieCleared(nav, SESSION_COOKIE)).toBeDefined();
-    });
+        const nav = await browserWithCookie(tampered).get(`${t.baseUrl}/profile`, { navigation: true });
+        expect(nav.status).toBe(302);
+        const location = new URL(nav.location!);
+        expect(`${location.origin}${location.pathname}`).toBe(`${t.baseUrl}/auth/login`);
+        expect(location.searchParams.get('returnTo')).toBe('/profile');
+        expect(cookieCleared(nav, SESSION_COOKIE)).toBeDefined();
+      },
+    );
 
     describe('a cookie minted by another instance with a different secret', () => {
       let foreign: TestApp;
@@ -284,7 +287,10 @@ describe.each(PLATFORMS)('session security (hostile OP) over %s', (platform) => 
     for (const path of ['/auth/me', '/profile', '/profile/email', '/profile/raw']) {
       const res = await browser.get(`${t.baseUrl}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
-      expect({ path, cacheControl: res.headers.get('cache-control') ?? '' }).toEqual({ path, cacheControl: expect.stringMatching(/\bno-store\b/) });
+      expect({ path, cacheControl: res.headers.get('cache-control') ?? '' }).toEqual({
+        path,
+        cacheControl: expect.stringMatching(/\bno-store\b/),
+      });
     }
   });
 
@@ -297,7 +303,9 @@ describe.each(PLATFORMS)('session security (hostile OP) over %s', (platform) => 
       const raw = callback.headers.get('location')!;
       expect(raw).not.toMatch(/[\r\n\t\\]/);
       expect(new URL(callback.location!).origin).toBe(t.baseUrl);
-      expect(new URL(raw, 'http://unrelated.invalid').origin).toMatch(new RegExp(`^(${t.baseUrl.replace(/\./g, '\\.')}|http://unrelated\\.invalid)$`));
+      expect(new URL(raw, 'http://unrelated.invalid').origin).toMatch(
+        new RegExp(`^(${t.baseUrl.replace(/\./g, '\\.')}|http://unrelated\\.invalid)$`),
+      );
       expect(browser.cookie(t.baseUrl, 'x')).toBeUndefined();
       expect(callback.setCookies.map((c) => c.name)).not.toContain('x');
       expect((await me()).status).toBe(200);

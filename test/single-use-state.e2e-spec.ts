@@ -27,13 +27,19 @@ describe.each(PLATFORMS)('single-use login state (%s)', (platform) => {
 
   it('single-use state: a replayed callback with the pre-callback cookies is 400, never reaches /token, and the first session keeps its tokens', async () => {
     const start = await fetch(`${env.t.baseUrl}/auth/login`, { redirect: 'manual' });
-    const txCookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const txCookie = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const callbackUrl = await authorizeAtOp(new Browser(), start.headers.get('location')!, 'alice');
     env.op.clearRequests();
 
     const first = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: txCookie } });
     expect(first.status).toBe(302);
-    const session = first.headers.getSetCookie().find((c) => c.startsWith('oidc.session='))!.split(';')[0]!;
+    const session = first.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('oidc.session='))!
+      .split(';')[0]!;
     expect(env.op.count('/token', 'POST')).toBe(1);
 
     const replay = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: txCookie } });
@@ -87,13 +93,19 @@ describe.each(PLATFORMS)('single-use login state across instances on one Redis (
 
   it('single-use state: the callback replayed to another instance with the pre-callback cookies is 400 and never reaches /token', async () => {
     const start = await fetch(`${a.baseUrl}/auth/login`, { redirect: 'manual' });
-    const txCookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const txCookie = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const callbackUrl = await authorizeAtOp(new Browser(), start.headers.get('location')!, 'alice');
     op.clearRequests();
 
     const first = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: txCookie } });
     expect(first.status).toBe(302);
-    const session = first.headers.getSetCookie().find((c) => c.startsWith('oidc.session='))!.split(';')[0]!;
+    const session = first.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('oidc.session='))!
+      .split(';')[0]!;
 
     const onB = new URL(callbackUrl);
     onB.port = String(b.port);

@@ -25,12 +25,20 @@ describe('parseAuthorization (RFC 6750 §2.1, RFC 9449 §7.1, RFC 9110 §11.1)',
     expect(parseAuthorization(header).scheme).toBe(scheme);
   });
 
-  it.each(['Bearer', 'Bearer ', 'Bearer a b', 'Basic dXNlcjpwYXNz', 'Bearer "abc"', 'Bearer a,b', 'Bearer=abc', 'Token abc', ' Bearer abc', 'Bearer abc\n'])(
-    'refuses %j with ERR_OIDC_INVALID_REQUEST',
-    (header) => {
-      expect(() => parseAuthorization(header)).toThrow(expect.objectContaining({ code: 'ERR_OIDC_INVALID_REQUEST' }));
-    },
-  );
+  it.each([
+    'Bearer',
+    'Bearer ',
+    'Bearer a b',
+    'Basic dXNlcjpwYXNz',
+    'Bearer "abc"',
+    'Bearer a,b',
+    'Bearer=abc',
+    'Token abc',
+    ' Bearer abc',
+    'Bearer abc\n',
+  ])('refuses %j with ERR_OIDC_INVALID_REQUEST', (header) => {
+    expect(() => parseAuthorization(header)).toThrow(expect.objectContaining({ code: 'ERR_OIDC_INVALID_REQUEST' }));
+  });
 
   it('reads the scheme leniently for choosing a challenge', () => {
     expect(authorizationScheme('DPoP')).toBe('dpop');
@@ -42,16 +50,27 @@ describe('parseAuthorization (RFC 6750 §2.1, RFC 9449 §7.1, RFC 9110 §11.1)',
 
 describe('bearerChallenges (RFC 6750 §3, RFC 9449 §7.1)', () => {
   const realm = 'app.example.com';
-  const err = (code: 'ERR_OIDC_UNAUTHENTICATED' | 'ERR_OIDC_INVALID_TOKEN' | 'ERR_OIDC_INVALID_DPOP_PROOF' | 'ERR_OIDC_INVALID_REQUEST' | 'ERR_OIDC_INSUFFICIENT_SCOPE' | 'ERR_OIDC_FORBIDDEN') =>
-    new OidcError(code, 'Why it failed.');
+  const err = (
+    code:
+      | 'ERR_OIDC_UNAUTHENTICATED'
+      | 'ERR_OIDC_INVALID_TOKEN'
+      | 'ERR_OIDC_INVALID_DPOP_PROOF'
+      | 'ERR_OIDC_INVALID_REQUEST'
+      | 'ERR_OIDC_INSUFFICIENT_SCOPE'
+      | 'ERR_OIDC_FORBIDDEN',
+  ) => new OidcError(code, 'Why it failed.');
 
   it('advertises both schemes without an error code when credentials are missing and DPoP is allowed', () => {
     expect(bearerChallenges({ err: err('ERR_OIDC_UNAUTHENTICATED'), realm, bearer: bearer('allowed'), scheme: undefined })).toEqual([
       'Bearer realm="app.example.com"',
       'DPoP algs="ES256 RS256"',
     ]);
-    expect(bearerChallenges({ err: err('ERR_OIDC_UNAUTHENTICATED'), realm, bearer: bearer('required'), scheme: undefined })).toEqual(['DPoP algs="ES256 RS256"']);
-    expect(bearerChallenges({ err: err('ERR_OIDC_UNAUTHENTICATED'), realm, bearer: bearer('disabled'), scheme: undefined })).toBeUndefined();
+    expect(bearerChallenges({ err: err('ERR_OIDC_UNAUTHENTICATED'), realm, bearer: bearer('required'), scheme: undefined })).toEqual([
+      'DPoP algs="ES256 RS256"',
+    ]);
+    expect(
+      bearerChallenges({ err: err('ERR_OIDC_UNAUTHENTICATED'), realm, bearer: bearer('disabled'), scheme: undefined }),
+    ).toBeUndefined();
   });
 
   it('puts the error in the challenge of the scheme used, and advertises the other', () => {
@@ -76,7 +95,9 @@ describe('bearerChallenges (RFC 6750 §3, RFC 9449 §7.1)', () => {
   });
 
   it('carries the scope of insufficient_scope; leaves other errors to the default', () => {
-    expect(bearerChallenges({ err: err('ERR_OIDC_INSUFFICIENT_SCOPE'), realm, bearer: bearer('allowed'), scheme: 'dpop', scope: 'orders:read' })).toEqual([
+    expect(
+      bearerChallenges({ err: err('ERR_OIDC_INSUFFICIENT_SCOPE'), realm, bearer: bearer('allowed'), scheme: 'dpop', scope: 'orders:read' }),
+    ).toEqual([
       'DPoP error="insufficient_scope", algs="ES256 RS256", error_description="Why it failed.", scope="orders:read"',
       'Bearer realm="app.example.com"',
     ]);

@@ -34,7 +34,11 @@ describe('OidcUser.identity from bearer.identityClaims', () => {
 
   it('prefixes the Dex connector, so one e-mail through two upstream providers is two identities', () => {
     const viaGithub = readIdentity({ email: 'alice@example.com', federated_claims: { connector_id: 'github', user_id: '1' } }, DEX, claims);
-    const viaLdap = readIdentity({ email: 'alice@example.com', federated_claims: { connector_id: 'ldap', user_id: 'uid=alice' } }, DEX, claims);
+    const viaLdap = readIdentity(
+      { email: 'alice@example.com', federated_claims: { connector_id: 'ldap', user_id: 'uid=alice' } },
+      DEX,
+      claims,
+    );
     expect(viaGithub).toBe('github:alice@example.com');
     expect(viaLdap).toBe('ldap:alice@example.com');
   });
@@ -53,8 +57,20 @@ describe('OidcUser.identity from bearer.identityClaims', () => {
       session: { secret: 'a'.repeat(32) },
       bearer: { audience: 'api', identityClaims: { [GOOGLE]: 'email' } },
     });
-    const token = Object.assign(new AccessTokenClaims(), { iss: GOOGLE, sub: '1', aud: 'api', exp: 2e9, email: 'alice@example.com', scope: 'a b' });
-    expect(bearerUser(token, options, 'bearer')).toMatchObject({ sub: '1', issuer: GOOGLE, identity: 'alice@example.com', scopes: ['a', 'b'] });
+    const token = Object.assign(new AccessTokenClaims(), {
+      iss: GOOGLE,
+      sub: '1',
+      aud: 'api',
+      exp: 2e9,
+      email: 'alice@example.com',
+      scope: 'a b',
+    });
+    expect(bearerUser(token, options, 'bearer')).toMatchObject({
+      sub: '1',
+      issuer: GOOGLE,
+      identity: 'alice@example.com',
+      scopes: ['a', 'b'],
+    });
     const other = Object.assign(new AccessTokenClaims(), { ...token, iss: 'https://other.example' });
     expect(bearerUser(other, options, 'bearer')).not.toHaveProperty('identity');
   });
@@ -69,7 +85,15 @@ describe('bearerUser', () => {
     roles: { claim: 'realm_access.roles' },
     bearer: { audience: 'api', identityClaims: { [GOOGLE]: 'email' } },
   });
-  const base = { iss: GOOGLE, sub: '1', aud: 'api', exp: 2e9, email: 'alice@example.com', scope: 'a b', realm_access: { roles: ['admin'] } };
+  const base = {
+    iss: GOOGLE,
+    sub: '1',
+    aud: 'api',
+    exp: 2e9,
+    email: 'alice@example.com',
+    scope: 'a b',
+    realm_access: { roles: ['admin'] },
+  };
   const deepFrozen = <T extends object>(value: T): T => {
     for (const member of Object.values(value)) if (typeof member === 'object' && member !== null) deepFrozen(member as object);
     return Object.freeze(value);
@@ -83,7 +107,14 @@ describe('bearerUser', () => {
     expect(second.authMethod).toBe('dpop');
     expect(second.claims).toBe(first.claims);
     expect(second.scopes).toBe(first.scopes);
-    expect(first).toMatchObject({ sub: '1', issuer: GOOGLE, identity: 'alice@example.com', scopes: ['a', 'b'], roles: ['admin'], expiresAt: 2e9 });
+    expect(first).toMatchObject({
+      sub: '1',
+      issuer: GOOGLE,
+      identity: 'alice@example.com',
+      scopes: ['a', 'b'],
+      roles: ['admin'],
+      expiresAt: 2e9,
+    });
     expect(first.accessTokenClaims).toBe(claims);
     for (const part of [first.claims, first.scopes, first.roles, first.claims.realm_access]) expect(Object.isFrozen(part)).toBe(true);
     // the user object itself is the request's own
@@ -105,7 +136,13 @@ describe('bearerUser', () => {
   it('does not reuse parts built under other options', () => {
     const claims = deepFrozen(Object.assign(new AccessTokenClaims(), structuredClone(base)));
     expect(bearerUser(claims, options, 'bearer').roles).toEqual(['admin']);
-    const noRoles = resolveOidcOptions({ issuer: GOOGLE, clientId: 'c', baseUrl: 'https://app.example.com', session: { secret: 'a'.repeat(32) }, bearer: { audience: 'api' } });
+    const noRoles = resolveOidcOptions({
+      issuer: GOOGLE,
+      clientId: 'c',
+      baseUrl: 'https://app.example.com',
+      session: { secret: 'a'.repeat(32) },
+      bearer: { audience: 'api' },
+    });
     expect(bearerUser(claims, noRoles, 'bearer')).toMatchObject({ roles: [] });
     expect(bearerUser(claims, noRoles, 'bearer')).not.toHaveProperty('identity');
   });

@@ -10,7 +10,15 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { bearerChallenges, markPrivate, type AccessTokenScheme } from '../http/error-response.js';
-import { requestHeader, requestHeaderAll, requestMethod, requestPathAndQuery, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
+import {
+  requestHeader,
+  requestHeaderAll,
+  requestMethod,
+  requestPathAndQuery,
+  requestQuery,
+  type PlatformRequest,
+  type PlatformResponse,
+} from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
 import { sanitizeReturnTo } from '../http/return-to.js';
 import { OIDC_OPTIONS } from '../oidc.constants.js';
@@ -129,7 +137,10 @@ export class OidcAuthenticator {
     const { scheme, token } = parseAuthorization(authorization);
     // RFC 6750 §2: one method per request — a second Authorization header or an `access_token` query
     // parameter next to the header is `invalid_request` (400). (No `?`, no query to parse.)
-    if (requestHeaderAll(req, 'authorization').length > 1 || (requestPathAndQuery(req).includes('?') && requestQuery(req).has('access_token'))) {
+    if (
+      requestHeaderAll(req, 'authorization').length > 1 ||
+      (requestPathAndQuery(req).includes('?') && requestQuery(req).has('access_token'))
+    ) {
       throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Send the access token in exactly one place: one Authorization header.');
     }
     let claims: Readonly<AccessTokenClaims>;
@@ -152,7 +163,12 @@ export class OidcAuthenticator {
    *
    * @internal
    */
-  challengesFor(req: PlatformRequest, err: OidcError, sources: readonly OidcCredentialSource[], scope: string | undefined): string[] | undefined {
+  challengesFor(
+    req: PlatformRequest,
+    err: OidcError,
+    sources: readonly OidcCredentialSource[],
+    scope: string | undefined,
+  ): string[] | undefined {
     const bearer = this.options.bearer;
     if (!bearer || !sources.includes('bearer')) return undefined;
     const authorization = requestHeader(req, 'authorization');
@@ -245,7 +261,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * identities. Undefined when no claim is configured for the issuer, the claim is missing, or the connector
  * id is not a plain token.
  */
-export function readIdentity(claims: Record<string, unknown>, issuer: string, identityClaims: ReadonlyMap<string, ClaimPath>): string | undefined {
+export function readIdentity(
+  claims: Record<string, unknown>,
+  issuer: string,
+  identityClaims: ReadonlyMap<string, ClaimPath>,
+): string | undefined {
   const path = identityClaims.get(issuer);
   if (path === undefined) return undefined;
   const value = readClaimPath(claims, path);
@@ -282,7 +302,13 @@ export function bearerUser(claims: Readonly<AccessTokenClaims>, options: Resolve
       bearerParts.set(claims, { options, parts: shared });
     }
   }
-  return { sub: claims.sub, issuer: canonicalIssuer(claims.iss, options), authMethod, ...(shared ?? userParts(claims, options, false)), expiresAt: claims.exp };
+  return {
+    sub: claims.sub,
+    issuer: canonicalIssuer(claims.iss, options),
+    authMethod,
+    ...(shared ?? userParts(claims, options, false)),
+    expiresAt: claims.exp,
+  };
 }
 
 function userParts(claims: Readonly<AccessTokenClaims>, options: ResolvedOidcOptions, frozen: boolean): BearerUserParts {

@@ -48,7 +48,9 @@ class TestClock {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function close(server: Server): Promise<void> {
@@ -79,8 +81,14 @@ describe('AccessTokenVerifier', () => {
   const nodeKeys: Record<string, { privateKey: KeyObject; publicJwk: JWK }> = {};
 
   function nodeKey(kid: string, alg: string | undefined, type: 'rsa' | 'ec' | 'ed25519' | 'ed448', options: Record<string, unknown> = {}) {
-    const { privateKey, publicKey } = generateKeyPairSync(type as 'rsa', options as never) as unknown as { privateKey: KeyObject; publicKey: KeyObject };
-    nodeKeys[kid] = { privateKey, publicJwk: { ...(publicKey.export({ format: 'jwk' }) as JWK), kid, ...(alg ? { alg } : {}), use: 'sig' } };
+    const { privateKey, publicKey } = generateKeyPairSync(type as 'rsa', options as never) as unknown as {
+      privateKey: KeyObject;
+      publicKey: KeyObject;
+    };
+    nodeKeys[kid] = {
+      privateKey,
+      publicJwk: { ...(publicKey.export({ format: 'jwk' }) as JWK), kid, ...(alg ? { alg } : {}), use: 'sig' },
+    };
   }
 
   beforeAll(async () => {
@@ -102,7 +110,9 @@ describe('AccessTokenVerifier', () => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/jwks') {
         jwksHits += 1;
-        res.end(JSON.stringify({ keys: [rsa, ec, ec384, encKey, signOnlyKey, rsaAnyAlg, ...Object.values(nodeKeys)].map((k) => k.publicJwk) }));
+        res.end(
+          JSON.stringify({ keys: [rsa, ec, ec384, encKey, signOnlyKey, rsaAnyAlg, ...Object.values(nodeKeys)].map((k) => k.publicJwk) }),
+        );
         return;
       }
       res.statusCode = 404;
@@ -155,7 +165,11 @@ describe('AccessTokenVerifier', () => {
     return base;
   }
 
-  async function mint(overrides: Record<string, unknown> = {}, header: Partial<JWTHeaderParameters> & Record<string, unknown> = {}, key: TestKey = rsa): Promise<string> {
+  async function mint(
+    overrides: Record<string, unknown> = {},
+    header: Partial<JWTHeaderParameters> & Record<string, unknown> = {},
+    key: TestKey = rsa,
+  ): Promise<string> {
     const protectedHeader = { alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header } as JWTHeaderParameters;
     for (const [k, v] of Object.entries(protectedHeader)) if (v === undefined) delete (protectedHeader as Record<string, unknown>)[k];
     return new SignJWT(claims(overrides)).setProtectedHeader(protectedHeader).sign(key.privateKey);
@@ -281,7 +295,11 @@ describe('AccessTokenVerifier', () => {
   describe('BR-09 HMAC key confusion', () => {
     it.each(['HS256', 'HS384', 'HS512'])('rejects %s keyed with the RSA public key material', async (alg) => {
       const { verifier } = setup();
-      const pem = await exportSPKI(await crypto.subtle.importKey('jwk', { ...rsa.publicJwk, alg: 'RS256' }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']));
+      const pem = await exportSPKI(
+        await crypto.subtle.importKey('jwk', { ...rsa.publicJwk, alg: 'RS256' }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, [
+          'verify',
+        ]),
+      );
       const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
       const secrets = [
         new TextEncoder().encode(pem),
@@ -352,7 +370,9 @@ describe('AccessTokenVerifier', () => {
     it('accepts EdDSA (Ed25519), ES512 (P-521) and PS384 signatures of the published keys', async () => {
       const { verifier } = setup();
       await expect(verifier.verify(nodeSigned('ed-1', 'EdDSA', claims()))).resolves.toMatchObject({ sub: 'alice' });
-      await expect(verifier.verify(nodeSigned('ec521-1', 'ES512', claims(), { dsaEncoding: 'ieee-p1363' }))).resolves.toMatchObject({ sub: 'alice' });
+      await expect(verifier.verify(nodeSigned('ec521-1', 'ES512', claims(), { dsaEncoding: 'ieee-p1363' }))).resolves.toMatchObject({
+        sub: 'alice',
+      });
       const pss = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
       await expect(verifier.verify(nodeSigned('ps384-1', 'PS384', claims(), pss))).resolves.toMatchObject({ sub: 'alice' });
     });
@@ -411,7 +431,10 @@ describe('AccessTokenVerifier', () => {
       canaryHits = 0;
       const jwks = jwksHits;
       const own = await makeKey('atk', 'RS256');
-      await rejects(verifier, await mint({}, { jwk: { kty: own.publicJwk.kty, n: own.publicJwk.n, e: own.publicJwk.e }, kid: undefined }, own));
+      await rejects(
+        verifier,
+        await mint({}, { jwk: { kty: own.publicJwk.kty, n: own.publicJwk.n, e: own.publicJwk.e }, kid: undefined }, own),
+      );
       await rejects(verifier, await mint({}, { jku: `${canaryUrl}/jwks` }, own));
       await rejects(verifier, await mint({}, { x5u: `${canaryUrl}/cert.pem` }, own));
       await rejects(verifier, await mint({}, { x5c: ['MIIBszCCAVmgAwIBAgIUYWJj'] }, own));
@@ -556,7 +579,14 @@ describe('AccessTokenVerifier', () => {
   describe('DPoP binding (RFC 9449)', () => {
     async function proofFor(token: string, key: CryptoKeyPair, overrides: Record<string, unknown> = {}) {
       const jwk = await exportJWK(key.publicKey);
-      return new SignJWT({ jti: randomUUID(), htm: 'GET', htu: 'https://app.example.com/orders', iat: nowSeconds(), ath: accessTokenHash(token), ...overrides })
+      return new SignJWT({
+        jti: randomUUID(),
+        htm: 'GET',
+        htu: 'https://app.example.com/orders',
+        iat: nowSeconds(),
+        ath: accessTokenHash(token),
+        ...overrides,
+      })
         .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
         .sign(key.privateKey);
     }
@@ -590,14 +620,18 @@ describe('AccessTokenVerifier', () => {
       const { verifier } = setup();
       const key = await generateKeyPair('ES256');
       const token = await mint();
-      await expect(verifier.verify(token, { ...request, dpopProof: await proofFor(token, key) })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      await expect(verifier.verify(token, { ...request, dpopProof: await proofFor(token, key) })).rejects.toMatchObject({
+        code: 'ERR_OIDC_INVALID_TOKEN',
+      });
     });
 
     it('DP-11: a proof by another key than cnf.jkt is refused', async () => {
       const { verifier } = setup();
       const token = await boundToken(await generateKeyPair('ES256'));
       const thief = await generateKeyPair('ES256');
-      await expect(verifier.verify(token, { ...request, dpopProof: await proofFor(token, thief) })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      await expect(verifier.verify(token, { ...request, dpopProof: await proofFor(token, thief) })).rejects.toMatchObject({
+        code: 'ERR_OIDC_INVALID_TOKEN',
+      });
     });
 
     it('DP-09: the same proof twice is refused the second time; a failed request does not burn the jti', async () => {
@@ -605,7 +639,9 @@ describe('AccessTokenVerifier', () => {
       const key = await generateKeyPair('ES256');
       const token = await boundToken(key);
       const proof = await proofFor(token, key);
-      await expect(verifier.verify(token, { method: 'POST', url: request.url, dpopProof: proof })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_DPOP_PROOF' });
+      await expect(verifier.verify(token, { method: 'POST', url: request.url, dpopProof: proof })).rejects.toMatchObject({
+        code: 'ERR_OIDC_INVALID_DPOP_PROOF',
+      });
       await expect(verifier.verify(token, { ...request, dpopProof: proof })).resolves.toBeDefined();
       await expect(verifier.verify(token, { ...request, dpopProof: proof })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_DPOP_PROOF' });
     });
@@ -617,7 +653,9 @@ describe('AccessTokenVerifier', () => {
       const token = await boundToken(key);
       await expect(required.verify(token, { ...request, dpopProof: await proofFor(token, key) })).resolves.toBeDefined();
       const disabled = setup({ dpop: 'disabled' }).verifier;
-      await expect(disabled.verify(token, { ...request, dpopProof: await proofFor(token, key) })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_REQUEST' });
+      await expect(disabled.verify(token, { ...request, dpopProof: await proofFor(token, key) })).rejects.toMatchObject({
+        code: 'ERR_OIDC_INVALID_REQUEST',
+      });
     });
 
     it('refuses a certificate-bound token (RFC 8705) it cannot check', async () => {
@@ -638,7 +676,9 @@ describe('AccessTokenVerifier', () => {
       await expect(verifier.verify(token, { req: { tenant: 'b' } })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
       // a token naming the canary as issuer, on tenant a: refused before any discovery or JWKS request
-      await expect(verifier.verify(await mint({ iss: canaryUrl }), { req: { tenant: 'a' } })).rejects.toMatchObject({ code: 'ERR_OIDC_INVALID_TOKEN' });
+      await expect(verifier.verify(await mint({ iss: canaryUrl }), { req: { tenant: 'a' } })).rejects.toMatchObject({
+        code: 'ERR_OIDC_INVALID_TOKEN',
+      });
       expect(canaryHits).toBe(0);
     });
 
@@ -690,7 +730,13 @@ describe('AccessTokenVerifier', () => {
       });
       const clock = new TestClock();
       const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
-      return new AccessTokenVerifier(options, new JwksCache(options, discovery, clock), new DpopVerifier(options, clock, new MemoryReplayCache()), clock, introspector as never);
+      return new AccessTokenVerifier(
+        options,
+        new JwksCache(options, discovery, clock),
+        new DpopVerifier(options, clock, new MemoryReplayCache()),
+        clock,
+        introspector as never,
+      );
     }
 
     it('go to introspection when it is on — and JWT-shaped tokens never do', async () => {
@@ -698,7 +744,10 @@ describe('AccessTokenVerifier', () => {
       const introspector = {
         introspect: async (token: string, trusted: readonly string[]) => {
           calls.push({ token, trusted });
-          return { issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', scope: 'api:read', token_type: 'Bearer' }) };
+          return {
+            issuer,
+            claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', scope: 'api:read', token_type: 'Bearer' }),
+          };
         },
       };
       const verifier = introspectingVerifier(introspector);
@@ -717,15 +766,26 @@ describe('AccessTokenVerifier', () => {
       const { calculateJwkThumbprint } = await import('jose');
       const jkt = await calculateJwkThumbprint(await exportJWK(key.publicKey));
       const introspector = {
-        introspect: async () => ({ issuer, claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', token_type: 'DPoP', cnf: { jkt } }) }),
+        introspect: async () => ({
+          issuer,
+          claims: Object.assign(new AccessTokenClaims(), { iss: issuer, sub: 'bob', token_type: 'DPoP', cnf: { jkt } }),
+        }),
       };
       const verifier = introspectingVerifier(introspector);
       const token = 'opaque-dpop-bound-token';
       await rejects(verifier, token);
-      const proof = await new SignJWT({ jti: randomUUID(), htm: 'GET', htu: 'https://app.example.com/orders', iat: nowSeconds(), ath: accessTokenHash(token) })
+      const proof = await new SignJWT({
+        jti: randomUUID(),
+        htm: 'GET',
+        htu: 'https://app.example.com/orders',
+        iat: nowSeconds(),
+        ath: accessTokenHash(token),
+      })
         .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(key.publicKey) })
         .sign(key.privateKey);
-      await expect(verifier.verify(token, { method: 'GET', url: 'https://app.example.com/orders', dpopProof: proof })).resolves.toMatchObject({ sub: 'bob' });
+      await expect(
+        verifier.verify(token, { method: 'GET', url: 'https://app.example.com/orders', dpopProof: proof }),
+      ).resolves.toMatchObject({ sub: 'bob' });
     });
   });
 

@@ -180,7 +180,7 @@ export class AccessTokenVerifier {
   /**
    * Verifies `token` (and, with `dpopProof`, the proof and the token's binding to its key).
    *
-    * @see RFC 9068 §4, RFC 9449 §4.3 and §7, RFC 8725
+   * @see RFC 9068 §4, RFC 9449 §4.3 and §7, RFC 8725
    * @example
    * ```ts
    * const claims = await verifier.verify(token);
@@ -234,7 +234,7 @@ export class AccessTokenVerifier {
   private async verifyChecked(token: string, opts: AccessTokenVerifyOptions): Promise<Readonly<AccessTokenClaims>> {
     const bearer = this.options.bearer;
     if (!bearer) {
-      throw new TypeError('AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }` in OidcModule\'s options.');
+      throw new TypeError("AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }` in OidcModule's options.");
     }
     if (typeof token !== 'string') throw new TypeError('AccessTokenVerifier.verify(): `token` must be a string.');
 
@@ -282,7 +282,7 @@ export class AccessTokenVerifier {
 
   private async discoveredIssuers(): Promise<readonly string[]> {
     await this.discovery!.getConfiguration();
-    return this.discovery!.discoveredIssuers ?? this.options.bearer!.issuers as readonly string[];
+    return this.discovery!.discoveredIssuers ?? (this.options.bearer!.issuers as readonly string[]);
   }
 
   private async resolveIssuers(resolver: OidcIssuerResolver, req: unknown): Promise<readonly string[]> {

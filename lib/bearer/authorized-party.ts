@@ -10,6 +10,9 @@ export function checkAuthorizedParty(claims: Record<string, unknown>, parties: r
   if (parties === undefined) return;
   const party = claims.azp ?? claims.client_id;
   if (typeof party !== 'string' || !parties.includes(party)) {
-    throw new OidcError('ERR_OIDC_INVALID_TOKEN', `The access token was issued to client ${logText(JSON.stringify(party ?? null), 100)}, which is not one of bearer.authorizedParties.`);
+    throw new OidcError(
+      'ERR_OIDC_INVALID_TOKEN',
+      `The access token was issued to client ${logText(JSON.stringify(party ?? null), 100)}, which is not one of bearer.authorizedParties.`,
+    );
   }
 }

@@ -54,7 +54,11 @@ describe('DpopVerifier (RFC 9449 §4.3)', () => {
     return base;
   }
 
-  async function proof(overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: CryptoKey = es256.privateKey): Promise<string> {
+  async function proof(
+    overrides: Record<string, unknown> = {},
+    header: Record<string, unknown> = {},
+    key: CryptoKey = es256.privateKey,
+  ): Promise<string> {
     const protectedHeader: Record<string, unknown> = { typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk, ...header };
     for (const [k, v] of Object.entries(protectedHeader)) if (v === undefined) delete protectedHeader[k];
     return new SignJWT(claims(overrides)).setProtectedHeader(protectedHeader as never).sign(key);
@@ -92,11 +96,17 @@ describe('DpopVerifier (RFC 9449 §4.3)', () => {
 
     it('accepts extra unknown header members and claims, and RS256 / EdDSA keys', async () => {
       const { dpop } = setup();
-      await expect(dpop.verifyProof(await proof({ extra: { a: 1 }, nonce_hint: 'x' }, { x_custom: true }), request())).resolves.toBeDefined();
+      await expect(
+        dpop.verifyProof(await proof({ extra: { a: 1 }, nonce_hint: 'x' }, { x_custom: true }), request()),
+      ).resolves.toBeDefined();
       const rsa = await generateKeyPair('RS256', { extractable: true });
-      await expect(dpop.verifyProof(await proof({}, { alg: 'RS256', jwk: await exportJWK(rsa.publicKey) }, rsa.privateKey), request())).resolves.toBeDefined();
+      await expect(
+        dpop.verifyProof(await proof({}, { alg: 'RS256', jwk: await exportJWK(rsa.publicKey) }, rsa.privateKey), request()),
+      ).resolves.toBeDefined();
       const ed = await generateKeyPair('Ed25519', { extractable: true });
-      await expect(dpop.verifyProof(await proof({}, { alg: 'Ed25519', jwk: await exportJWK(ed.publicKey) }, ed.privateKey), request())).resolves.toBeDefined();
+      await expect(
+        dpop.verifyProof(await proof({}, { alg: 'Ed25519', jwk: await exportJWK(ed.publicKey) }, ed.privateKey), request()),
+      ).resolves.toBeDefined();
     });
   });
 
@@ -130,7 +140,14 @@ describe('DpopVerifier (RFC 9449 §4.3)', () => {
       await invalid(dpop, await proof({}, { jwk: privateJwk }));
       const rsa = await generateKeyPair('RS256', { extractable: true });
       const rsaPrivate = await exportJWK(rsa.privateKey);
-      await invalid(dpop, await proof({}, { alg: 'RS256', jwk: { kty: 'RSA', n: rsaPrivate.n, e: rsaPrivate.e, p: rsaPrivate.p, q: rsaPrivate.q } }, rsa.privateKey));
+      await invalid(
+        dpop,
+        await proof(
+          {},
+          { alg: 'RS256', jwk: { kty: 'RSA', n: rsaPrivate.n, e: rsaPrivate.e, p: rsaPrivate.p, q: rsaPrivate.q } },
+          rsa.privateKey,
+        ),
+      );
       await invalid(dpop, await proof({ jti: 'j'.repeat(257) }));
     });
   });
@@ -141,7 +158,10 @@ describe('DpopVerifier (RFC 9449 §4.3)', () => {
       await invalid(dpop, raw({ typ: 'dpop+jwt', alg: 'none', jwk: publicJwk }, claims()));
       const secret = await generateSecret('HS256', { extractable: true });
       const octJwk = await exportJWK(secret);
-      await invalid(dpop, await new SignJWT(claims()).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: octJwk } as never).sign(secret));
+      await invalid(
+        dpop,
+        await new SignJWT(claims()).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: octJwk } as never).sign(secret),
+      );
       const [, p, s] = (await proof()).split('.');
       await invalid(dpop, `${base64url.encode(JSON.stringify({ typ: 'dpop+jwt', alg: 'RS256', jwk: publicJwk }))}.${p}.${s}`);
       const [h2, p2, s2] = (await proof()).split('.') as [string, string, string];

@@ -200,7 +200,8 @@ export class DpopVerifier {
       }));
     } catch (err) {
       if (err instanceof errors.JWSSignatureVerificationFailed) throw invalidProof('The DPoP proof signature is invalid.', err);
-      if (err instanceof errors.JWTClaimValidationFailed) throw invalidProof(`The DPoP proof ${err.claim} claim is missing or invalid.`, err);
+      if (err instanceof errors.JWTClaimValidationFailed)
+        throw invalidProof(`The DPoP proof ${err.claim} claim is missing or invalid.`, err);
       throw invalidProof('The DPoP proof is malformed.', err);
     }
 

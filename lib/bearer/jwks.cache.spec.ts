@@ -36,7 +36,9 @@ class TestClock {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function close(server: Server): Promise<void> {
@@ -191,7 +193,10 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     } as unknown as OidcDiscoveryService;
     const clock = new TestClock();
     const jwks = new JwksCache(options, discovery, clock);
-    const err = await jwks.keysFor(issuer, 'ES256', k1.kid).then(() => undefined, (e: unknown) => e as OidcError);
+    const err = await jwks.keysFor(issuer, 'ES256', k1.kid).then(
+      () => undefined,
+      (e: unknown) => e as OidcError,
+    );
     expect(fetched).toBe(true);
     expect(err?.code).toBe('ERR_OIDC_KEYS_UNAVAILABLE');
     expect((err?.cause as OidcError).message).toContain('non-https');
@@ -213,7 +218,10 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
       return realFetch(input, init);
     }) as typeof fetch;
     try {
-      const err = await jwks.keysFor(evil, 'ES256', k1.kid, [issuer, evil]).then(() => undefined, (e: unknown) => e as OidcError);
+      const err = await jwks.keysFor(evil, 'ES256', k1.kid, [issuer, evil]).then(
+        () => undefined,
+        (e: unknown) => e as OidcError,
+      );
       expect(err).toBeInstanceOf(OidcError);
       expect(`${err?.message} ${(err?.cause as Error | undefined)?.message ?? ''}`).toContain('non-https');
     } finally {

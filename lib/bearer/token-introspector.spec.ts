@@ -30,7 +30,9 @@ describe('TokenIntrospector (RFC 7662)', () => {
   let issuer: string;
   let calls: Call[] = [];
   /** what the fake endpoint answers for a token */
-  let answer: (token: string) => { status?: number; body: unknown; delayMs?: number; headers?: Record<string, string> } = () => ({ body: { active: false } });
+  let answer: (token: string) => { status?: number; body: unknown; delayMs?: number; headers?: Record<string, string> } = () => ({
+    body: { active: false },
+  });
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -117,7 +119,10 @@ describe('TokenIntrospector (RFC 7662)', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ token: 'opaque-1', hint: 'access_token' });
     // RFC 6749 §2.3.1: HTTP Basic with the form-urlencoded client id and secret
-    const [id, secret] = Buffer.from(calls[0]!.authorization!.replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent);
+    const [id, secret] = Buffer.from(calls[0]!.authorization!.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':')
+      .map(decodeURIComponent);
     expect([id, secret]).toEqual([CLIENT_ID, CLIENT_SECRET]);
   });
 
@@ -183,7 +188,9 @@ describe('TokenIntrospector (RFC 7662)', () => {
     expect(results.every((r) => r.claims.sub === 'alice')).toBe(true);
     expect(calls).toHaveLength(1);
     answer = () => ({ body: { active: false }, delayMs: 50 });
-    const failures = await Promise.all(Array.from({ length: 10 }, () => introspector.introspect('cold', [issuer]).catch((e: unknown) => e)));
+    const failures = await Promise.all(
+      Array.from({ length: 10 }, () => introspector.introspect('cold', [issuer]).catch((e: unknown) => e)),
+    );
     expect(failures.every((e) => e instanceof OidcError && e.code === 'ERR_OIDC_INVALID_TOKEN')).toBe(true);
     expect(calls).toHaveLength(2);
   });
@@ -208,7 +215,10 @@ describe('TokenIntrospector (RFC 7662)', () => {
     ])('refuses %s', async (_name, overrides) => {
       const { introspector } = setup();
       answer = () => ({ body: activeToken(overrides) });
-      await refused(introspector.introspect(`t-${_name}`, [issuer]), _name === 'active as the string "true"' ? 'ERR_OIDC_INTROSPECTION_UNAVAILABLE' : 'ERR_OIDC_INVALID_TOKEN');
+      await refused(
+        introspector.introspect(`t-${_name}`, [issuer]),
+        _name === 'active as the string "true"' ? 'ERR_OIDC_INTROSPECTION_UNAVAILABLE' : 'ERR_OIDC_INVALID_TOKEN',
+      );
     });
 
     it('accepts aud as an array containing the API', async () => {
@@ -277,16 +287,22 @@ describe('TokenIntrospector (RFC 7662)', () => {
     it.each([
       ['with a WWW-Authenticate challenge', { 'www-authenticate': 'Basic realm="op"' }],
       ['without a challenge', {}],
-    ])('a refused client (401 invalid_client %s) is the OP\'s refusal, not an outage: 401, not remembered (RFC 6749 §5.2)', async (_name, headers) => {
-      const { introspector } = setup();
-      answer = () => ({ status: 401, body: { error: 'invalid_client' }, headers });
-      const err = await introspector.introspect('x', [issuer]).then(() => undefined, (e: unknown) => e as OidcError);
-      expect(err?.code).toBe('ERR_OIDC_INVALID_TOKEN');
-      expect((err?.cause as Error).message).toContain('invalid_client');
-      answer = () => ({ body: activeToken() });
-      await expect(introspector.introspect('x', [issuer])).resolves.toBeDefined();
-      expect(calls).toHaveLength(2);
-    });
+    ])(
+      "a refused client (401 invalid_client %s) is the OP's refusal, not an outage: 401, not remembered (RFC 6749 §5.2)",
+      async (_name, headers) => {
+        const { introspector } = setup();
+        answer = () => ({ status: 401, body: { error: 'invalid_client' }, headers });
+        const err = await introspector.introspect('x', [issuer]).then(
+          () => undefined,
+          (e: unknown) => e as OidcError,
+        );
+        expect(err?.code).toBe('ERR_OIDC_INVALID_TOKEN');
+        expect((err?.cause as Error).message).toContain('invalid_client');
+        answer = () => ({ body: activeToken() });
+        await expect(introspector.introspect('x', [issuer])).resolves.toBeDefined();
+        expect(calls).toHaveLength(2);
+      },
+    );
 
     it('maps a refused connection to 503', async () => {
       const { introspector } = setup({}, 'http://127.0.0.1:1/introspect');

@@ -105,7 +105,12 @@ export class TokenIntrospector {
   private async ask(token: string, key: string): Promise<IntrospectedToken> {
     const config = await this.discovery.getConfiguration();
     if (!config.serverMetadata().introspection_endpoint) {
-      throw this.unavailable(new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OP ${this.options.issuer} publishes no introspection_endpoint; turn bearer.introspection off.`));
+      throw this.unavailable(
+        new OidcError(
+          'ERR_OIDC_OP_UNAVAILABLE',
+          `The OP ${this.options.issuer} publishes no introspection_endpoint; turn bearer.introspection off.`,
+        ),
+      );
     }
     let response: Record<string, unknown>;
     try {
@@ -117,7 +122,11 @@ export class TokenIntrospector {
       // not an outage (503), so the token is refused — not remembered, it is not the token's fault.
       if (opRefusalOf(error)) {
         this.warnOnce(`Token introspection at ${this.options.issuer} was refused: ${error.message}`);
-        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token could not be introspected: the OP refused this API\'s introspection request.', { cause: error });
+        throw new OidcError(
+          'ERR_OIDC_INVALID_TOKEN',
+          "The access token could not be introspected: the OP refused this API's introspection request.",
+          { cause: error },
+        );
       }
       throw this.unavailable(error);
     }
@@ -139,7 +148,9 @@ export class TokenIntrospector {
   /** 503: the token can be neither accepted nor refused right now. Never cached. */
   private unavailable(cause: OidcError): OidcError {
     this.warnOnce(`Token introspection at ${this.options.issuer} failed (${cause.message}); opaque access tokens get 503 meanwhile.`);
-    return new OidcError('ERR_OIDC_INTROSPECTION_UNAVAILABLE', 'The access token cannot be checked right now; try again shortly.', { cause });
+    return new OidcError('ERR_OIDC_INTROSPECTION_UNAVAILABLE', 'The access token cannot be checked right now; try again shortly.', {
+      cause,
+    });
   }
 
   /** A warning at most once per interval: a flood of opaque tokens does not flood the log. */
@@ -184,7 +195,11 @@ export class TokenIntrospector {
     if (r.cnf !== undefined && (typeof r.cnf !== 'object' || r.cnf === null || Array.isArray(r.cnf))) {
       throw invalidToken('The access token cnf is invalid.');
     }
-    if (typeof r.token_type === 'string' && r.token_type.toLowerCase() === 'dpop' && !isNonEmptyString((r.cnf as Record<string, unknown> | undefined)?.jkt)) {
+    if (
+      typeof r.token_type === 'string' &&
+      r.token_type.toLowerCase() === 'dpop' &&
+      !isNonEmptyString((r.cnf as Record<string, unknown> | undefined)?.jkt)
+    ) {
       throw invalidToken('The DPoP access token has no cnf.jkt.');
     }
 
@@ -210,12 +225,15 @@ export class TokenIntrospector {
       if (value === undefined) continue;
       declared = true;
       if (typeof value !== 'string' || !ACCESS_TOKEN_TYPES.has(value.toLowerCase())) {
-        throw invalidToken(`The introspected token is not an access token (it says ${r.token_type !== undefined ? 'token_type' : 'typ'} "${logText(value, 40)}").`);
+        throw invalidToken(
+          `The introspected token is not an access token (it says ${r.token_type !== undefined ? 'token_type' : 'typ'} "${logText(value, 40)}").`,
+        );
       }
     }
     if (r.token_use !== undefined) {
       declared = true;
-      if (r.token_use !== 'access_token') throw invalidToken(`The introspected token is not an access token (it says token_use "${logText(r.token_use, 40)}").`);
+      if (r.token_use !== 'access_token')
+        throw invalidToken(`The introspected token is not an access token (it says token_use "${logText(r.token_use, 40)}").`);
     }
     if (!declared && r.aud === undefined) {
       throw invalidToken(

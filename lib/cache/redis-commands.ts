@@ -49,7 +49,8 @@ export class RedisCommands {
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     if (typeof prefix !== 'string') throw new TypeError(`${owner}: \`prefix\` must be a string.`);
     const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new TypeError(`${owner}: \`commandTimeout\` must be a positive number of milliseconds.`);
+    if (!Number.isFinite(timeout) || timeout <= 0)
+      throw new TypeError(`${owner}: \`commandTimeout\` must be a positive number of milliseconds.`);
     this.client = client;
     this.prefix = prefix;
     this.timeout = timeout;

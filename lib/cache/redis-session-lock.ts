@@ -54,13 +54,19 @@ export class RedisSessionLock implements SessionLock {
     const giveUpAt = Date.now() + this.waitMs;
     while ((await this.redis.call('SET', lockKey, token, 'NX', 'PX', Math.ceil(this.leaseMs))) !== 'OK') {
       if (Date.now() >= giveUpAt) {
-        throw new OidcError('ERR_OIDC_SESSION_STORE_UNAVAILABLE', `Gave up after ${this.waitMs} ms waiting for the lock "${key}"; try again shortly.`);
+        throw new OidcError(
+          'ERR_OIDC_SESSION_STORE_UNAVAILABLE',
+          `Gave up after ${this.waitMs} ms waiting for the lock "${key}"; try again shortly.`,
+        );
       }
       await sleep(this.pollMs);
     }
     const lease = Math.ceil(this.leaseMs);
     // Renewal failures are not the caller's failure: at worst the lease runs out as for a crashed holder.
-    const renewal = setInterval(() => void this.redis.eval(RENEW, lockKey, token, lease).catch(() => undefined), Math.max(1, Math.floor(lease / 3)));
+    const renewal = setInterval(
+      () => void this.redis.eval(RENEW, lockKey, token, lease).catch(() => undefined),
+      Math.max(1, Math.floor(lease / 3)),
+    );
     renewal.unref();
     try {
       return await fn();
@@ -73,6 +79,7 @@ export class RedisSessionLock implements SessionLock {
 }
 
 function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`RedisSessionLock: \`${name}\` must be a positive number of milliseconds.`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new TypeError(`RedisSessionLock: \`${name}\` must be a positive number of milliseconds.`);
   return value;
 }

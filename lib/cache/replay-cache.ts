@@ -23,7 +23,10 @@ export class MemoryReplayCache implements ReplayCache {
    * @param maxEntries most identifiers remembered; beyond it the oldest is forgotten first.
    * @param now epoch milliseconds (the module passes its clock).
    */
-  constructor(maxEntries = 100_000, private readonly now: () => number = Date.now) {
+  constructor(
+    maxEntries = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {
     this.seen = new BoundedCache(maxEntries, now);
   }
 

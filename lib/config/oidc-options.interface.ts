@@ -21,9 +21,7 @@ export interface AfterCallbackContext {
  * Return extra claims to merge into `OidcUser.claims`, or throw to refuse the login (401; an
  * `HttpException` keeps its own status).
  */
-export type AfterCallbackHook = (
-  ctx: AfterCallbackContext,
-) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>;
+export type AfterCallbackHook = (ctx: AfterCallbackContext) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>;
 
 /** Options of {@link OidcModule}. Validated once at bootstrap; an invalid value fails the app's start. */
 export interface OidcModuleOptions {

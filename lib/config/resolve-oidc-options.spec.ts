@@ -96,12 +96,14 @@ describe('resolveOidcOptions — defaults', () => {
     );
   });
 
-  it('defaults postLogoutRedirectUri to the module\'s landing route (Clear-Site-Data), or baseUrl as written without routes', () => {
+  it("defaults postLogoutRedirectUri to the module's landing route (Clear-Site-Data), or baseUrl as written without routes", () => {
     expect(resolved.logout.postLogoutRedirectUri).toBe('https://app.example.com/auth/logout/callback');
     expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api' })).logout.postLogoutRedirectUri).toBe(
       'https://app.example.com/api/auth/logout/callback',
     );
-    expect(resolveOidcOptions(base(), { routes: { prefix: 'oidc' } }).logout.postLogoutRedirectUri).toBe('https://app.example.com/oidc/logout/callback');
+    expect(resolveOidcOptions(base(), { routes: { prefix: 'oidc' } }).logout.postLogoutRedirectUri).toBe(
+      'https://app.example.com/oidc/logout/callback',
+    );
     expect(resolveOidcOptions(base({ baseUrl: 'https://app.example.com/api' }), { routes: false }).logout.postLogoutRedirectUri).toBe(
       'https://app.example.com/api',
     );
@@ -141,7 +143,7 @@ describe('resolveOidcOptions — defaults', () => {
     expect(resolved.scope).toBe('openid profile email');
   });
 
-  it('does not share the caller\'s authorizationParams object', () => {
+  it("does not share the caller's authorizationParams object", () => {
     const params: Record<string, string> = { prompt: 'login' };
     const r = resolveOidcOptions(base({ authorizationParams: params }));
     params.prompt = 'none';
@@ -259,7 +261,12 @@ describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTI
 
     it('defaults identityClaims to none, keeps configured ones in a Map and the introspection TTL at 60 s', () => {
       expect(resolveOidcOptions(bearer({})).bearer?.identityClaims.size).toBe(0);
-      const r = resolveOidcOptions(bearer({ issuers: ['https://op.example.com', 'https://accounts.google.com'], identityClaims: { 'https://accounts.google.com': 'email' } }));
+      const r = resolveOidcOptions(
+        bearer({
+          issuers: ['https://op.example.com', 'https://accounts.google.com'],
+          identityClaims: { 'https://accounts.google.com': 'email' },
+        }),
+      );
       expect([...r.bearer!.identityClaims]).toEqual([['https://accounts.google.com', 'email']]);
       expect(r.bearer?.identityClaims.get('constructor')).toBeUndefined();
       expect(r.bearer?.cache).toEqual({ maxEntries: 10_000, introspectionTtl: 60 });
@@ -268,7 +275,11 @@ describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTI
     it.each([
       ['an array', [['https://op.example.com', 'email']], 'bearer.identityClaims'],
       ['a claim that is not a string', { 'https://op.example.com': 1 }, 'bearer.identityClaims["https://op.example.com"]'],
-      ['an empty path segment', { 'https://op.example.com': 'federated_claims..user_id' }, 'bearer.identityClaims["https://op.example.com"]'],
+      [
+        'an empty path segment',
+        { 'https://op.example.com': 'federated_claims..user_id' },
+        'bearer.identityClaims["https://op.example.com"]',
+      ],
       ['an issuer not in bearer.issuers', { 'https://op.example.com/': 'email' }, 'bearer.identityClaims["https://op.example.com/"]'],
     ])('refuses identityClaims as %s', (_name, identityClaims, path) => {
       expectPath(invalid(bearer({ identityClaims })), path);
@@ -282,7 +293,10 @@ describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTI
     it('refuses introspection for a public client (RFC 7662 §2.1) and a negative introspectionTtl', () => {
       expectPath(invalid(base({ bearer: { audience: 'api', introspection: true } })), 'bearer.introspection');
       expectPath(invalid(bearer({ cache: { introspectionTtl: -1 } })), 'bearer.cache.introspectionTtl');
-      expect(resolveOidcOptions(bearer({ introspection: true, cache: { introspectionTtl: 0 } })).bearer).toMatchObject({ introspection: true, cache: { introspectionTtl: 0 } });
+      expect(resolveOidcOptions(bearer({ introspection: true, cache: { introspectionTtl: 0 } })).bearer).toMatchObject({
+        introspection: true,
+        cache: { introspectionTtl: 0 },
+      });
     });
   });
 
@@ -325,10 +339,7 @@ describe('resolveOidcOptions — invalid options fail with ERR_OIDC_INVALID_OPTI
   });
 
   it('refuses sameSite none without a secure cookie', () => {
-    expectPath(
-      invalid(base({ session: { secret: SECRET, cookie: { sameSite: 'none', secure: false } } })),
-      'session.cookie.sameSite',
-    );
+    expectPath(invalid(base({ session: { secret: SECRET, cookie: { sameSite: 'none', secure: false } } })), 'session.cookie.sameSite');
     // The http-loopback default is not Secure, so "none" is refused there too.
     expectPath(
       invalid(base({ baseUrl: 'http://localhost:3000', session: { secret: SECRET, cookie: { sameSite: 'none' } } })),
@@ -391,7 +402,11 @@ describe('resolveOidcOptions — idTokenSigningAlg (OIDC Core §10.1)', () => {
 });
 
 describe('resolveOidcOptions — a pure resource server (routes: false + bearer)', () => {
-  const api = { issuer: 'https://op.example.com', clientId: 'orders-api', bearer: { audience: 'https://api.example.com' } } as OidcModuleOptions;
+  const api = {
+    issuer: 'https://op.example.com',
+    clientId: 'orders-api',
+    bearer: { audience: 'https://api.example.com' },
+  } as OidcModuleOptions;
 
   it('needs neither session nor baseUrl; sessions are off and DPoP defaults to disabled', () => {
     const r = resolveOidcOptions(api, { routes: false });
@@ -416,7 +431,8 @@ describe('resolveOidcOptions — a pure resource server (routes: false + bearer)
 });
 
 describe('resolveOidcOptions — issuerAliases and authorizedParties', () => {
-  const b = (bearer: Record<string, unknown>) => base({ bearer: { audience: 'https://api', issuers: ['https://accounts.google.com'], ...bearer } as never });
+  const b = (bearer: Record<string, unknown>) =>
+    base({ bearer: { audience: 'https://api', issuers: ['https://accounts.google.com'], ...bearer } as never });
 
   it('maps a non-URL iss to a trusted issuer URL', () => {
     const r = resolveOidcOptions(b({ issuerAliases: { 'accounts.google.com': 'https://accounts.google.com' } }));

@@ -43,7 +43,12 @@ export interface ResolvedOidcOptions {
     readonly store?: OidcSessionStore;
     readonly rollingDuration: number;
     readonly absoluteDuration: number;
-    readonly cookie: { readonly secure: boolean; readonly sameSite: 'lax' | 'strict' | 'none'; readonly domain?: string; readonly path: string };
+    readonly cookie: {
+      readonly secure: boolean;
+      readonly sameSite: 'lax' | 'strict' | 'none';
+      readonly domain?: string;
+      readonly path: string;
+    };
   };
   readonly refresh: { readonly auto: boolean; readonly leeway: number };
   readonly pushedAuthorizationRequests: boolean;
@@ -90,7 +95,17 @@ export const CLIENT_SECRET_ALGORITHMS = Object.freeze(['HS256', 'HS384', 'HS512'
 
 /** RFC 8725 §3.1: only asymmetric algorithms are ever accepted for tokens signed by the OP. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ] as const);
 
 function fail(path: string, problem: string, fix: string): never {
@@ -105,16 +120,46 @@ function fail(path: string, problem: string, fix: string): never {
  */
 const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   '': [
-    'issuer', 'clientId', 'clientSecret', 'clientAuthMethod', 'clientPrivateKey', 'baseUrl', 'scope', 'authorizationParams',
-    'clockTolerance', 'idTokenSigningAlg', 'fetchUserinfo', 'allowInsecureRequests', 'session', 'refresh', 'pushedAuthorizationRequests', 'bearer',
-    'logout', 'roles', 'globalGuard', 'afterCallback', 'http',
+    'issuer',
+    'clientId',
+    'clientSecret',
+    'clientAuthMethod',
+    'clientPrivateKey',
+    'baseUrl',
+    'scope',
+    'authorizationParams',
+    'clockTolerance',
+    'idTokenSigningAlg',
+    'fetchUserinfo',
+    'allowInsecureRequests',
+    'session',
+    'refresh',
+    'pushedAuthorizationRequests',
+    'bearer',
+    'logout',
+    'roles',
+    'globalGuard',
+    'afterCallback',
+    'http',
     // the module's synchronous extras, should they reach the options object
-    'isGlobal', 'routes',
+    'isGlobal',
+    'routes',
   ],
   session: ['secret', 'cookieName', 'store', 'rollingDuration', 'absoluteDuration', 'cookie'],
   'session.cookie': ['secure', 'sameSite', 'domain', 'path'],
   refresh: ['auto', 'leeway'],
-  bearer: ['audience', 'issuers', 'issuerAliases', 'authorizedParties', 'algorithms', 'requireJwtAccessTokenType', 'introspection', 'identityClaims', 'dpop', 'cache'],
+  bearer: [
+    'audience',
+    'issuers',
+    'issuerAliases',
+    'authorizedParties',
+    'algorithms',
+    'requireJwtAccessTokenType',
+    'introspection',
+    'identityClaims',
+    'dpop',
+    'cache',
+  ],
   'bearer.cache': ['maxEntries', 'introspectionTtl'],
   logout: ['postLogoutRedirectUri', 'idpLogout', 'revokeTokens', 'backchannel', 'frontchannel'],
   roles: ['claim'],
@@ -154,18 +199,27 @@ function refuseUnknownOptions(raw: object, extras: OidcModuleExtras | undefined)
   if ((extras as { fromFactory?: boolean } | undefined)?.fromFactory) {
     for (const extra of ['routes', 'isGlobal'] as const) {
       if (Object.hasOwn(raw, extra)) {
-        fail(extra, 'is returned from useFactory, where it has no effect', `Pass it next to useFactory: OidcModule.forRootAsync({ useFactory, ${extra}: … }) — it is a synchronous extra.`);
+        fail(
+          extra,
+          'is returned from useFactory, where it has no effect',
+          `Pass it next to useFactory: OidcModule.forRootAsync({ useFactory, ${extra}: … }) — it is a synchronous extra.`,
+        );
       }
     }
   }
   for (const [path, known] of Object.entries(KNOWN_OPTIONS)) {
-    const value = path === '' ? raw : path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], raw);
+    const value =
+      path === '' ? raw : path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], raw);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
       const where = path ? `${path}.${key}` : key;
       const close = closest(key, known);
-      fail(where, 'is not an option of OidcModule', close ? `Did you mean \`${path ? `${path}.` : ''}${close}\`?` : `Remove it; the options are: ${known.join(', ')}.`);
+      fail(
+        where,
+        'is not an option of OidcModule',
+        close ? `Did you mean \`${path ? `${path}.` : ''}${close}\`?` : `Remove it; the options are: ${known.join(', ')}.`,
+      );
     }
   }
 }
@@ -244,14 +298,22 @@ function identityClaimsOf(value: unknown, issuers: readonly string[] | OidcIssue
   const map = new Map<string, ClaimPath>();
   if (value === undefined) return map;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail('bearer.identityClaims', 'must be an object mapping an issuer to a claim name', 'Use e.g. { "https://accounts.google.com": "email" }.');
+    fail(
+      'bearer.identityClaims',
+      'must be an object mapping an issuer to a claim name',
+      'Use e.g. { "https://accounts.google.com": "email" }.',
+    );
   }
   for (const [iss, claim] of Object.entries(value)) {
     const path = `bearer.identityClaims[${JSON.stringify(iss)}]`;
     const claimPath = claimPathOf(claim, path, '"email", "federated_claims.user_id" or ["federated_claims", "user_id"]');
     // Issuers compare exactly (RFC 9068 §4): a key that matches no trusted issuer is a typo that would never apply.
     if (Array.isArray(issuers) && !issuers.includes(iss)) {
-      fail(path, 'names an issuer that is not in `bearer.issuers`', 'Use the exact issuer string of bearer.issuers (trailing slash included).');
+      fail(
+        path,
+        'names an issuer that is not in `bearer.issuers`',
+        'Use the exact issuer string of bearer.issuers (trailing slash included).',
+      );
     }
     map.set(iss, claimPath);
   }
@@ -266,16 +328,30 @@ function issuerAliasesOf(value: unknown, issuers: readonly string[] | OidcIssuer
   const map = new Map<string, string>();
   if (value === undefined) return map;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail('bearer.issuerAliases', 'must be an object mapping a token iss to a trusted issuer URL', 'Use e.g. { "accounts.google.com": "https://accounts.google.com" }.');
+    fail(
+      'bearer.issuerAliases',
+      'must be an object mapping a token iss to a trusted issuer URL',
+      'Use e.g. { "accounts.google.com": "https://accounts.google.com" }.',
+    );
   }
   const trusted = Array.isArray(issuers) ? issuers : undefined;
   for (const [alias, target] of Object.entries(value)) {
     const path = `bearer.issuerAliases[${JSON.stringify(alias)}]`;
-    if (alias === '' || typeof target !== 'string') fail(path, 'must map a non-empty iss value to an issuer URL string', 'Use e.g. { "accounts.google.com": "https://accounts.google.com" }.');
+    if (alias === '' || typeof target !== 'string')
+      fail(
+        path,
+        'must map a non-empty iss value to an issuer URL string',
+        'Use e.g. { "accounts.google.com": "https://accounts.google.com" }.',
+      );
     if (trusted ? !trusted.includes(target) : target !== issuer && typeof issuers !== 'function') {
-      fail(path, `points at "${target}", which is not in \`bearer.issuers\``, 'Add the issuer URL to bearer.issuers, or point the alias at one of them.');
+      fail(
+        path,
+        `points at "${target}", which is not in \`bearer.issuers\``,
+        'Add the issuer URL to bearer.issuers, or point the alias at one of them.',
+      );
     }
-    if (trusted?.includes(alias) || alias === issuer) fail(path, 'is itself a trusted issuer', 'Remove the alias: that iss is trusted as it is.');
+    if (trusted?.includes(alias) || alias === issuer)
+      fail(path, 'is itself a trusted issuer', 'Remove the alias: that iss is trusted as it is.');
     map.set(alias, target);
   }
   return map;
@@ -299,7 +375,8 @@ function normalizePrefix(extras: OidcModuleExtras | undefined): string | false {
   const raw = routes?.prefix ?? 'auth';
   if (typeof raw !== 'string') fail('routes.prefix', 'must be a string', 'Use e.g. "auth".');
   const trimmed = raw.replace(/^\/+|\/+$/g, '');
-  if (!/^[A-Za-z0-9._~\-/]*$/.test(trimmed)) fail('routes.prefix', `contains characters not allowed in a path ("${raw}")`, 'Use letters, digits, "-", "_" and "/".');
+  if (!/^[A-Za-z0-9._~\-/]*$/.test(trimmed))
+    fail('routes.prefix', `contains characters not allowed in a path ("${raw}")`, 'Use letters, digits, "-", "_" and "/".');
   return trimmed;
 }
 
@@ -314,10 +391,17 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   refuseUnknownOptions(raw, extras);
   const allowInsecureRequests = optionalBoolean(raw.allowInsecureRequests, 'allowInsecureRequests', false);
 
-  const issuerUrl = parseUrl(requireString(raw.issuer, 'issuer', 'Set it to your OpenID Provider URL, e.g. "https://login.example.com/realms/main".'), 'issuer');
+  const issuerUrl = parseUrl(
+    requireString(raw.issuer, 'issuer', 'Set it to your OpenID Provider URL, e.g. "https://login.example.com/realms/main".'),
+    'issuer',
+  );
   // RFC 9700 §2.6 / OIDC Discovery §4.3: metadata and tokens must come over TLS, except on loopback.
   if (issuerUrl.protocol === 'http:' && !isLoopback(issuerUrl) && !allowInsecureRequests) {
-    fail('issuer', `uses http: on a non-loopback host (${issuerUrl.host})`, 'Use https:, or set `allowInsecureRequests: true` for development only.');
+    fail(
+      'issuer',
+      `uses http: on a non-loopback host (${issuerUrl.host})`,
+      'Use https:, or set `allowInsecureRequests: true` for development only.',
+    );
   }
   const issuer = raw.issuer;
 
@@ -327,13 +411,17 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   }
   const clientAuthMethod: ClientAuthMethod = raw.clientAuthMethod ?? (raw.clientSecret ? 'client_secret_basic' : 'none');
   if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'].includes(clientAuthMethod)) {
-    fail('clientAuthMethod', `is not supported ("${String(clientAuthMethod)}")`, 'Use client_secret_basic, client_secret_post, private_key_jwt or none.');
+    fail(
+      'clientAuthMethod',
+      `is not supported ("${String(clientAuthMethod)}")`,
+      'Use client_secret_basic, client_secret_post, private_key_jwt or none.',
+    );
   }
   if (clientAuthMethod.startsWith('client_secret') && !raw.clientSecret) {
     fail('clientSecret', `is required with clientAuthMethod "${clientAuthMethod}"`, 'Set the client secret.');
   }
   if (clientAuthMethod === 'private_key_jwt' && (typeof raw.clientPrivateKey !== 'object' || raw.clientPrivateKey === null)) {
-    fail('clientPrivateKey', 'is required with clientAuthMethod "private_key_jwt"', 'Set it to the client\'s private JWK.');
+    fail('clientPrivateKey', 'is required with clientAuthMethod "private_key_jwt"', "Set it to the client's private JWK.");
   }
 
   // A pure resource server (`routes: false` + `bearer`) signs nobody in: it needs neither `baseUrl` nor `session`.
@@ -344,7 +432,11 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     ? parseUrl(requireString(raw.baseUrl, 'baseUrl', 'Set it to the public URL of this app, e.g. "https://app.example.com".'), 'baseUrl')
     : new URL('http://localhost');
   if (baseUrl.protocol === 'http:' && !isLoopback(baseUrl) && !allowInsecureRequests) {
-    fail('baseUrl', `uses http: on a non-loopback host (${baseUrl.host})`, 'Serve the app over https:, or set `allowInsecureRequests: true` for development only.');
+    fail(
+      'baseUrl',
+      `uses http: on a non-loopback host (${baseUrl.host})`,
+      'Serve the app over https:, or set `allowInsecureRequests: true` for development only.',
+    );
   }
   const basePath = baseUrl.pathname.replace(/\/+$/, '');
   const routePrefix = normalizePrefix(extras);
@@ -361,9 +453,22 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     if (typeof v !== 'string') fail(`authorizationParams.${k}`, 'must be a string', 'Pass every parameter as a string.');
   }
   // The module owns these: letting options override them would turn off PKCE, state or nonce.
-  for (const reserved of ['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'response_type', 'client_id', 'scope']) {
+  for (const reserved of [
+    'state',
+    'nonce',
+    'code_challenge',
+    'code_challenge_method',
+    'redirect_uri',
+    'response_type',
+    'client_id',
+    'scope',
+  ]) {
     if (reserved in authorizationParams) {
-      fail(`authorizationParams.${reserved}`, 'is set by the module and cannot be overridden', reserved === 'scope' ? 'Use the `scope` option.' : 'Remove it.');
+      fail(
+        `authorizationParams.${reserved}`,
+        'is set by the module and cannot be overridden',
+        reserved === 'scope' ? 'Use the `scope` option.' : 'Remove it.',
+      );
     }
   }
 
@@ -388,7 +493,8 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   const secureDefault = baseUrl.protocol === 'https:';
   const cookieOpts = session.cookie ?? {};
   const sameSite = cookieOpts.sameSite ?? 'lax';
-  if (!['lax', 'strict', 'none'].includes(sameSite)) fail('session.cookie.sameSite', `is invalid ("${sameSite}")`, 'Use "lax", "strict" or "none".');
+  if (!['lax', 'strict', 'none'].includes(sameSite))
+    fail('session.cookie.sameSite', `is invalid ("${sameSite}")`, 'Use "lax", "strict" or "none".');
   const secure = optionalBoolean(cookieOpts.secure, 'session.cookie.secure', secureDefault);
   // RFC 6265 §4.1.1: attribute values must not smuggle in further attributes.
   if (cookieOpts.domain !== undefined && (typeof cookieOpts.domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(cookieOpts.domain))) {
@@ -397,7 +503,12 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (cookieOpts.path !== undefined && (typeof cookieOpts.path !== 'string' || !/^\/[\x21-\x3a\x3c-\x7e]*$/.test(cookieOpts.path))) {
     fail('session.cookie.path', 'is not a valid cookie path', 'Use a path starting with "/", without ";" or spaces.');
   }
-  if (sameSite === 'none' && !secure) fail('session.cookie.sameSite', 'is "none" without a secure cookie', 'Browsers drop SameSite=None cookies that are not Secure: serve over https.');
+  if (sameSite === 'none' && !secure)
+    fail(
+      'session.cookie.sameSite',
+      'is "none" without a secure cookie',
+      'Browsers drop SameSite=None cookies that are not Secure: serve over https.',
+    );
   const rollingDuration = optionalSeconds(session.rollingDuration, 'session.rollingDuration', 86_400, 1);
   const absoluteDuration = optionalSeconds(session.absoluteDuration, 'session.absoluteDuration', 604_800, 1);
   const store = session.store;
@@ -422,28 +533,42 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     }
     for (const alg of algorithms) {
       if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) {
-        fail('bearer.algorithms', `contains "${alg}", which is not an asymmetric signature algorithm`, `Use only ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
+        fail(
+          'bearer.algorithms',
+          `contains "${alg}", which is not an asymmetric signature algorithm`,
+          `Use only ${ASYMMETRIC_ALGORITHMS.join(', ')}.`,
+        );
       }
     }
     // RFC 9449 §4.3 check 9: `htu` is compared with the public URL, which only `baseUrl` gives (never `Host`).
     const dpop = b.dpop ?? (baseUrlGiven ? 'allowed' : 'disabled');
     if (!baseUrlGiven && dpop !== 'disabled') {
-      fail('bearer.dpop', `is "${dpop}" without a \`baseUrl\``, 'Set `baseUrl` to this API\'s public URL: DPoP proofs are checked against it (RFC 9449 §4.3).');
+      fail(
+        'bearer.dpop',
+        `is "${dpop}" without a \`baseUrl\``,
+        "Set `baseUrl` to this API's public URL: DPoP proofs are checked against it (RFC 9449 §4.3).",
+      );
     }
-    if (!['disabled', 'allowed', 'required'].includes(dpop)) fail('bearer.dpop', `is invalid ("${dpop}")`, 'Use "disabled", "allowed" or "required".');
+    if (!['disabled', 'allowed', 'required'].includes(dpop))
+      fail('bearer.dpop', `is invalid ("${dpop}")`, 'Use "disabled", "allowed" or "required".');
     const maxEntries = optionalSeconds(b.cache?.maxEntries, 'bearer.cache.maxEntries', 10_000, 0);
     const introspectionTtl = optionalSeconds(b.cache?.introspectionTtl, 'bearer.cache.introspectionTtl', 60, 0);
     const introspection = optionalBoolean(b.introspection, 'bearer.introspection', false);
     // RFC 7662 §2.1: the protected resource must authenticate at the introspection endpoint.
     if (introspection && clientAuthMethod === 'none') {
-      fail('bearer.introspection', 'needs client credentials (RFC 7662 §2.1), but the client is public', 'Set `clientSecret` (or `clientPrivateKey` with private_key_jwt), or turn introspection off.');
+      fail(
+        'bearer.introspection',
+        'needs client credentials (RFC 7662 §2.1), but the client is public',
+        'Set `clientSecret` (or `clientPrivateKey` with private_key_jwt), or turn introspection off.',
+      );
     }
     bearer = {
       audience,
       issuers,
       issuersFromDiscovery: b.issuers === undefined,
       issuerAliases: issuerAliasesOf(b.issuerAliases, issuers, issuer),
-      authorizedParties: b.authorizedParties === undefined ? undefined : Object.freeze(toList(b.authorizedParties, 'bearer.authorizedParties')),
+      authorizedParties:
+        b.authorizedParties === undefined ? undefined : Object.freeze(toList(b.authorizedParties, 'bearer.authorizedParties')),
       algorithms,
       requireJwtAccessTokenType: optionalBoolean(b.requireJwtAccessTokenType, 'bearer.requireJwtAccessTokenType', false),
       introspection,
@@ -463,7 +588,16 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   let roles: ResolvedOidcOptions['roles'];
   if (raw.roles !== undefined) {
     const claim = raw.roles.claim;
-    roles = { claim: typeof claim === 'function' ? claim : claimPathOf(claim, 'roles.claim', '"realm_access.roles", "https://example.com/roles" or ["resource_access", "my.client", "roles"]') };
+    roles = {
+      claim:
+        typeof claim === 'function'
+          ? claim
+          : claimPathOf(
+              claim,
+              'roles.claim',
+              '"realm_access.roles", "https://example.com/roles" or ["resource_access", "my.client", "roles"]',
+            ),
+    };
   }
   if (raw.afterCallback !== undefined && typeof raw.afterCallback !== 'function') {
     fail('afterCallback', 'must be a function', 'Pass (ctx) => { … }.');
@@ -472,11 +606,19 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (idTokenSigningAlg !== undefined) {
     const known: readonly string[] = [...ASYMMETRIC_ALGORITHMS, ...CLIENT_SECRET_ALGORITHMS];
     if (typeof idTokenSigningAlg !== 'string' || !known.includes(idTokenSigningAlg)) {
-      fail('idTokenSigningAlg', `is not a supported signature algorithm ("${String(idTokenSigningAlg)}")`, `Use one of ${known.join(', ')}; "none" is never accepted (RFC 8725 §3.1).`);
+      fail(
+        'idTokenSigningAlg',
+        `is not a supported signature algorithm ("${String(idTokenSigningAlg)}")`,
+        `Use one of ${known.join(', ')}; "none" is never accepted (RFC 8725 §3.1).`,
+      );
     }
     // OIDC Core §10.1: an HMAC-signed ID token is keyed with the client secret, so there must be one.
     if ((CLIENT_SECRET_ALGORITHMS as readonly string[]).includes(idTokenSigningAlg) && !raw.clientSecret) {
-      fail('idTokenSigningAlg', `is "${idTokenSigningAlg}", which needs a client secret (OIDC Core §10.1)`, 'Set `clientSecret` (a confidential client), or use the OP\'s asymmetric algorithm such as RS256.');
+      fail(
+        'idTokenSigningAlg',
+        `is "${idTokenSigningAlg}", which needs a client secret (OIDC Core §10.1)`,
+        "Set `clientSecret` (a confidential client), or use the OP's asymmetric algorithm such as RS256.",
+      );
     }
   }
   const clockTolerance = optionalSeconds(raw.clockTolerance, 'clockTolerance', 60);

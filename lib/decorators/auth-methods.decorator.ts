@@ -16,5 +16,4 @@ export type OidcCredentialSource = 'session' | 'bearer';
  * @AuthMethods('bearer') @Get('api/orders') orders() { … }
  * ```
  */
-export const AuthMethods = (...methods: OidcCredentialSource[]): MethodDecorator & ClassDecorator =>
-  SetMetadata(AUTH_METHODS_KEY, methods);
+export const AuthMethods = (...methods: OidcCredentialSource[]): MethodDecorator & ClassDecorator => SetMetadata(AUTH_METHODS_KEY, methods);

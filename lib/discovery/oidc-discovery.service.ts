@@ -263,7 +263,7 @@ async function assertJsonObjectResponse(response: Response): Promise<void> {
     body = undefined;
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'The OpenID Provider\'s token endpoint did not answer with a JSON object.');
+    throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', "The OpenID Provider's token endpoint did not answer with a JSON object.");
   }
 }
 
@@ -300,12 +300,19 @@ function describeDiscoveryFailure(err: unknown, issuer: string): unknown {
   const code = (err as { code?: unknown })?.code;
   const response = (err as { cause?: unknown })?.cause;
   if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' && response instanceof Response) {
-    const hint = response.status === 404 ? ' Check the `issuer` URL: it must be the OP\'s issuer (for Keycloak …/realms/<realm>), without /.well-known/….' : '';
+    const hint =
+      response.status === 404
+        ? " Check the `issuer` URL: it must be the OP's issuer (for Keycloak …/realms/<realm>), without /.well-known/…."
+        : '';
     return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', `${wellKnown} answered HTTP ${response.status}.${hint}`, { cause: err });
   }
   if (code === 'OAUTH_RESPONSE_IS_NOT_JSON' || code === 'OAUTH_PARSE_ERROR') {
     const type = response instanceof Response ? logText(response.headers.get('content-type') ?? 'none', 80) : 'unknown';
-    return new OidcError('ERR_OIDC_DISCOVERY_UNAVAILABLE', `${wellKnown} did not answer with a JSON discovery document (content-type: ${type}). Check the \`issuer\` URL.`, { cause: err });
+    return new OidcError(
+      'ERR_OIDC_DISCOVERY_UNAVAILABLE',
+      `${wellKnown} did not answer with a JSON discovery document (content-type: ${type}). Check the \`issuer\` URL.`,
+      { cause: err },
+    );
   }
   return err;
 }

@@ -55,7 +55,7 @@ describe('classifyOpError — constructed openid-client errors', () => {
     expect(out.message).toContain('500');
   });
 
-  it('does not put the OP\'s error_description in the message', () => {
+  it("does not put the OP's error_description in the message", () => {
     const out = classifyOpError(
       responseBodyError(400, { error: 'invalid_grant', error_description: '<script>alert(1)</script>' }),
       'the refresh',
@@ -101,7 +101,9 @@ describe('classifyOpError — constructed openid-client errors', () => {
     expect(classifyOpError(clientError('unexpected JWT claim value encountered', 'OAUTH_JWT_CLAIM_COMPARISON'), 'x').code).toBe(
       'ERR_OIDC_INVALID_RESPONSE',
     );
-    const ope = Object.assign(new Error('"response" body "access_token" property must be a string'), { cause: { body: { access_token: 1 } } });
+    const ope = Object.assign(new Error('"response" body "access_token" property must be a string'), {
+      cause: { body: { access_token: 1 } },
+    });
     expect(classifyOpError(clientError('invalid response encountered', 'OAUTH_INVALID_RESPONSE', ope), 'x').code).toBe(
       'ERR_OIDC_INVALID_RESPONSE',
     );
@@ -246,8 +248,16 @@ describe('classifyOpError — the OP refused the client (RFC 6749 §5.2)', () =>
       status,
       headers: { 'content-type': 'application/json', 'www-authenticate': wwwAuthenticate },
     });
-    const challenges = [{ scheme: wwwAuthenticate.split(' ')[0]!.toLowerCase(), parameters: Object.fromEntries([...wwwAuthenticate.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]])) }];
-    return new client.WWWAuthenticateChallengeError('server responded with a challenge in the WWW-Authenticate HTTP Header', { cause: challenges, response } as never);
+    const challenges = [
+      {
+        scheme: wwwAuthenticate.split(' ')[0]!.toLowerCase(),
+        parameters: Object.fromEntries([...wwwAuthenticate.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]])),
+      },
+    ];
+    return new client.WWWAuthenticateChallengeError('server responded with a challenge in the WWW-Authenticate HTTP Header', {
+      cause: challenges,
+      response,
+    } as never);
   }
 
   it('401 + WWW-Authenticate (no error parameter) is the OP refusing the client: invalid_client, 401, not "unreachable"', () => {
@@ -272,7 +282,7 @@ describe('classifyOpError — the OP refused the client (RFC 6749 §5.2)', () =>
     expect(opRefusalOf(out)).toEqual({ status: 401, error: 'invalid_client' });
   });
 
-  it('strips control characters from the OP\'s error code before it reaches a message or a log', () => {
+  it("strips control characters from the OP's error code before it reaches a message or a log", () => {
     const out = classifyOpError(responseBodyError(400, { error: 'invalid_grant\n[Nest] forged line' }), 'the refresh');
     expect(out.message).not.toContain('\n');
     expect(opRefusalOf(out)?.error).toBe('invalid_grant [Nest] forged line');

@@ -7,9 +7,22 @@ import { OidcError } from './oidc.error.js';
  * are ever repeated from a callback request.
  */
 export const AUTHORIZATION_ERROR_CODES: ReadonlySet<string> = new Set([
-  'invalid_request', 'unauthorized_client', 'access_denied', 'unsupported_response_type', 'invalid_scope', 'server_error',
-  'temporarily_unavailable', 'interaction_required', 'login_required', 'account_selection_required', 'consent_required',
-  'invalid_request_uri', 'invalid_request_object', 'request_not_supported', 'request_uri_not_supported', 'registration_not_supported',
+  'invalid_request',
+  'unauthorized_client',
+  'access_denied',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
 ]);
 
 /** What the OP said when it refused a call: for log lines and for the error's message. Never a token. */
@@ -77,22 +90,34 @@ export function classifyOpError(err: unknown, what: string): OidcError {
     switch (err.code) {
       case 'OAUTH_TIMEOUT':
       case 'OAUTH_ABORT':
-        return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, { cause: err });
+        return new OidcError(
+          'ERR_OIDC_OP_TIMEOUT',
+          `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`,
+          { cause: err },
+        );
       case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
       case 'OAUTH_RESPONSE_IS_NOT_JSON':
-        return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a valid OAuth response.`, { cause: err });
+        return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider's answer to ${what} was not a valid OAuth response.`, {
+          cause: err,
+        });
       case undefined:
         // openid-client wraps errors it does not recognise without a code: our own checks on the OP's
         // responses, or a fetch failure from another realm.
         if (err.cause instanceof OidcError) return err.cause;
         return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
     }
-    return new OidcError('ERR_OIDC_INVALID_RESPONSE', `The OpenID Provider's answer to ${what} failed validation${describeValidation(err)}`, { cause: err });
+    return new OidcError(
+      'ERR_OIDC_INVALID_RESPONSE',
+      `The OpenID Provider's answer to ${what} failed validation${describeValidation(err)}`,
+      { cause: err },
+    );
   }
   // By name, not instanceof: errors may come from another realm (vm contexts, workers).
   const name = (err as Error | undefined)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, { cause: err });
+    return new OidcError('ERR_OIDC_OP_TIMEOUT', `The OpenID Provider did not answer ${what} in time (see the \`http.timeout\` option).`, {
+      cause: err,
+    });
   }
   // fetch() throws a TypeError for refused connections and DNS failures.
   return new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The OpenID Provider could not be reached for ${what}.`, { cause: err });
@@ -115,7 +140,6 @@ function detailOf(err: ClientError): ValidationDetail | undefined {
   return isDetail(cause) ? cause : isDetail(cause?.cause) ? cause.cause : undefined;
 }
 
-
 /**
  * The non-secret facts of a failed ID token check, so a developer can act on the log line: which claim,
  * what was found and expected (`iss`, `aud`, `azp`, `alg`), and for time checks the size of the gap next to
@@ -136,7 +160,7 @@ function describeValidation(err: ClientError): string {
     const when = gap >= 0 ? `${gap} s in the future` : `${-gap} s in the past`;
     return `: the ID token's "${claim}" is ${when}; clockTolerance is ${tolerance} s — are the clocks of this server and the OP in sync?`;
   }
-  if (claim === 'nonce') return ': the ID token\'s nonce does not match this login (a replayed or injected ID token).';
+  if (claim === 'nonce') return ": the ID token's nonce does not match this login (a replayed or injected ID token).";
   if (claim && d.claims) {
     return `: the ID token's "${claim}" is ${logValue(d.claims[claim])}, but ${logValue(d.expected)} is expected.`;
   }

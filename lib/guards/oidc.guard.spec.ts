@@ -40,7 +40,12 @@ function context(controller: object, handler: object, headers: Record<string, st
     headers,
     rawHeaders: Object.entries(headers).flat(),
   };
-  const res = { headers: {} as Record<string, string>, setHeader(name: string, value: string) { this.headers[name] = value; } };
+  const res = {
+    headers: {} as Record<string, string>,
+    setHeader(name: string, value: string) {
+      this.headers[name] = value;
+    },
+  };
   const ctx = {
     getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }),
@@ -54,7 +59,9 @@ function setup() {
   const reflector = new Reflector();
   const reads = jest.spyOn(reflector, 'getAllAndOverride');
   const sessions = { get: async () => undefined } as unknown as OidcSessionService;
-  const claims = Object.freeze(Object.assign(new AccessTokenClaims(), { iss: options.issuer, sub: 'alice', aud: 'api', exp: 2e9, scope: 'orders:read' }));
+  const claims = Object.freeze(
+    Object.assign(new AccessTokenClaims(), { iss: options.issuer, sub: 'alice', aud: 'api', exp: 2e9, scope: 'orders:read' }),
+  );
   const accessTokens = { verifyShared: async () => claims } as unknown as AccessTokenVerifier;
   const guard = new OidcGuard(reflector, new OidcAuthenticator(options, sessions, {} as OidcTokenService, accessTokens));
   return { guard, reads };

@@ -7,14 +7,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { loginRedirectException, protectedRouteException } from '../http/error-response.js';
 import type { PlatformRequest, PlatformResponse } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
-import {
-  AUTH_METHODS_KEY,
-  CLAIM_CHECKS_KEY,
-  IS_PUBLIC_KEY,
-  NO_LOGIN_REDIRECT_KEY,
-  ROLES_KEY,
-  SCOPES_KEY,
-} from '../oidc.constants.js';
+import { AUTH_METHODS_KEY, CLAIM_CHECKS_KEY, IS_PUBLIC_KEY, NO_LOGIN_REDIRECT_KEY, ROLES_KEY, SCOPES_KEY } from '../oidc.constants.js';
 
 const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 
@@ -42,7 +35,7 @@ interface RouteMetadata {
  *
  * Subclass it and override the protected hooks to change a decision.
  *
-  * @see RFC 6750 §3 (challenges), RFC 9449 §7.1
+ * @see RFC 6750 §3 (challenges), RFC 9449 §7.1
  * @example
  * ```ts
  * @UseGuards(OidcGuard) @Controller('profile') export class ProfileController { … }
@@ -82,9 +75,17 @@ export class OidcGuard implements CanActivate {
     } catch (err) {
       if (err instanceof HttpException) throw err;
       if (err instanceof OidcError) {
-        if (isPublic && (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || err.code === 'ERR_OIDC_UNAUTHENTICATED')) return true;
+        if (
+          isPublic &&
+          (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || err.code === 'ERR_OIDC_UNAUTHENTICATED')
+        )
+          return true;
         const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
-        throw protectedRouteException(err, res, { realm: this.authenticator.realm, scope, challenges: this.authenticator.challengesFor(req, err, methods, scope) });
+        throw protectedRouteException(err, res, {
+          realm: this.authenticator.realm,
+          scope,
+          challenges: this.authenticator.challengesFor(req, err, methods, scope),
+        });
       }
       throw err;
     }

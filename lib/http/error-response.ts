@@ -17,7 +17,10 @@ const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
 });
 
-const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ ...NO_STORE_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...NO_STORE_HEADERS,
+  'content-type': 'application/json; charset=utf-8',
+});
 const HTML_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   ...NO_STORE_HEADERS,
   'content-type': 'text/html; charset=utf-8',
@@ -196,7 +199,9 @@ export function sendRouteError(res: PlatformResponse, err: OidcError, format: Ro
 
 /** A failure that is not an {@link OidcError} (a bug or a dependency's crash), as the generic sign-in error. */
 export function asRouteError(err: unknown): OidcError {
-  return err instanceof OidcError ? err : new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'Something went wrong while signing in; try again.', { cause: err });
+  return err instanceof OidcError
+    ? err
+    : new OidcError('ERR_OIDC_OP_UNAVAILABLE', 'Something went wrong while signing in; try again.', { cause: err });
 }
 
 // ——— The built-in routes' other answers (the success side), so that their headers live here too. ———

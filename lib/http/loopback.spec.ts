@@ -1,9 +1,12 @@
 import { isLoopback } from './loopback.js';
 
 describe('isLoopback (one check for the whole module)', () => {
-  it.each(['http://localhost:3000', 'http://LOCALHOST', 'http://127.0.0.1', 'http://127.1.2.3:8080', 'http://[::1]:4000'])('%s is loopback', (url) => {
-    expect(isLoopback(new URL(url))).toBe(true);
-  });
+  it.each(['http://localhost:3000', 'http://LOCALHOST', 'http://127.0.0.1', 'http://127.1.2.3:8080', 'http://[::1]:4000'])(
+    '%s is loopback',
+    (url) => {
+      expect(isLoopback(new URL(url))).toBe(true);
+    },
+  );
 
   it.each([
     'http://127.evil.example',

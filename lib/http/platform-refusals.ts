@@ -10,7 +10,12 @@ interface FastifyLike {
     name: 'onSend',
     hook: (
       request: { method: string; url: string },
-      reply: { statusCode: number; getHeader(name: string): unknown; header(name: string, value: string): unknown; code(status: number): unknown },
+      reply: {
+        statusCode: number;
+        getHeader(name: string): unknown;
+        header(name: string, value: string): unknown;
+        code(status: number): unknown;
+      },
       payload: unknown,
       done: (err: Error | null, payload?: unknown) => void,
     ) => void,
@@ -20,19 +25,33 @@ interface FastifyLike {
 type Next = (err?: unknown) => void;
 
 interface ExpressLike {
-  use(handler: ((req: IncomingMessage, res: ServerResponse, next: Next) => void) | ((err: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void)): unknown;
+  use(
+    handler:
+      | ((req: IncomingMessage, res: ServerResponse, next: Next) => void)
+      | ((err: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void),
+  ): unknown;
   router?: { stack?: unknown[] };
 }
 
 function isFastify(instance: unknown): instance is FastifyLike {
-  return typeof (instance as { addHook?: unknown } | undefined)?.addHook === 'function' && typeof (instance as { addContentTypeParser?: unknown }).addContentTypeParser === 'function';
+  return (
+    typeof (instance as { addHook?: unknown } | undefined)?.addHook === 'function' &&
+    typeof (instance as { addContentTypeParser?: unknown }).addContentTypeParser === 'function'
+  );
 }
 
 function isExpress(instance: unknown): instance is ExpressLike {
-  return typeof (instance as { use?: unknown } | undefined)?.use === 'function' && typeof (instance as { set?: unknown }).set === 'function' && !isFastify(instance);
+  return (
+    typeof (instance as { use?: unknown } | undefined)?.use === 'function' &&
+    typeof (instance as { set?: unknown }).set === 'function' &&
+    !isFastify(instance)
+  );
 }
 
-const REFUSAL_BODY = JSON.stringify({ error: 'invalid_request', error_description: 'Expected an application/x-www-form-urlencoded body with one logout_token.' });
+const REFUSAL_BODY = JSON.stringify({
+  error: 'invalid_request',
+  error_description: 'Expected an application/x-www-form-urlencoded body with one logout_token.',
+});
 
 /**
  * Back-Channel Logout 1.0 §2.5 / §2.8: the route reads exactly one form field named `logout_token`, and every

@@ -141,12 +141,7 @@ export function appendSetCookie(res: PlatformResponse, cookie: string): void {
 }
 
 /** Sends a complete response. */
-export function sendResponse(
-  res: PlatformResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
+export function sendResponse(res: PlatformResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   if (isFastifyReply(res)) {
     res.code(status);
     for (const [k, v] of Object.entries(headers)) res.header(k, v);
@@ -165,8 +160,12 @@ interface HeaderTarget {
 }
 
 function isHeaderTarget(value: unknown): value is HeaderTarget {
-  return typeof value === 'object' && value !== null
-    && typeof (value as HeaderTarget).setHeader === 'function' && typeof (value as HeaderTarget).getHeader === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as HeaderTarget).setHeader === 'function' &&
+    typeof (value as HeaderTarget).getHeader === 'function'
+  );
 }
 
 /**

@@ -126,7 +126,11 @@ function isUsableJwk(value: unknown): value is JWK {
 }
 
 function fingerprint(jwk: JWK): string {
-  return JSON.stringify(Object.keys(jwk).sort().map((k) => [k, (jwk as Record<string, unknown>)[k]]));
+  return JSON.stringify(
+    Object.keys(jwk)
+      .sort()
+      .map((k) => [k, (jwk as Record<string, unknown>)[k]]),
+  );
 }
 
 /** The trusted issuer URL a token's `iss` stands for (`bearer.issuerAliases`), else the `iss` itself. */
@@ -141,7 +145,8 @@ export function canonicalIssuer(iss: string, options: ResolvedOidcOptions): stri
  * call nowhere.
  */
 export function checkTrustedIssuer(issuer: string | undefined, trusted: readonly string[]): asserts issuer is string {
-  if (issuer === undefined || !trusted.includes(issuer)) throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
+  if (issuer === undefined || !trusted.includes(issuer))
+    throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
 }
 
 /**
@@ -223,11 +228,24 @@ export class JwksCache {
         return cryptoKey;
       } catch (err) {
         lastError = err;
-        if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof TypeError || err instanceof joseErrors.JOSENotSupported) continue;
-        throw new OidcError('ERR_OIDC_INVALID_RESPONSE', `${what} is not a valid JWS (${err instanceof joseErrors.JOSEError ? err.code : 'malformed'}).`, { cause: err });
+        if (
+          err instanceof joseErrors.JWSSignatureVerificationFailed ||
+          err instanceof TypeError ||
+          err instanceof joseErrors.JOSENotSupported
+        )
+          continue;
+        throw new OidcError(
+          'ERR_OIDC_INVALID_RESPONSE',
+          `${what} is not a valid JWS (${err instanceof joseErrors.JOSEError ? err.code : 'malformed'}).`,
+          { cause: err },
+        );
       }
     }
-    throw new OidcError('ERR_OIDC_INVALID_RESPONSE', `${what} signature does not verify with the OP's ${alg} key${kid ? ` "${logText(kid, 80)}"` : 's'}.`, { cause: lastError });
+    throw new OidcError(
+      'ERR_OIDC_INVALID_RESPONSE',
+      `${what} signature does not verify with the OP's ${alg} key${kid ? ` "${logText(kid, 80)}"` : 's'}.`,
+      { cause: lastError },
+    );
   }
 
   /**
@@ -275,11 +293,9 @@ export class JwksCache {
     if (state.inflight) await state.inflight.catch(() => undefined);
     else if (now >= state.retryAt) await this.refresh(state).catch(() => undefined);
     if (!state.keys) {
-      throw new OidcError(
-        'ERR_OIDC_KEYS_UNAVAILABLE',
-        `The signing keys of ${state.issuer} are not available yet; retrying.`,
-        { cause: state.lastError },
-      );
+      throw new OidcError('ERR_OIDC_KEYS_UNAVAILABLE', `The signing keys of ${state.issuer} are not available yet; retrying.`, {
+        cause: state.lastError,
+      });
     }
   }
 

@@ -112,7 +112,10 @@ export class OidcLoginService {
     // LF-02, LF-03, LF-08: the transaction must be this browser's, unaltered and fresh — before any call to the OP.
     const tx = await this.transactions.take(req, res, state);
     if (!tx) {
-      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', `No login in progress matches this callback (unknown, already used or from another browser)${this.hostHint(req)}; start the login again.`);
+      throw new OidcError(
+        'ERR_OIDC_TRANSACTION_NOT_FOUND',
+        `No login in progress matches this callback (unknown, already used or from another browser)${this.hostHint(req)}; start the login again.`,
+      );
     }
     if (this.now() - tx.createdAt > this.options.transactionTtl) {
       throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'The login took too long and has expired; start the login again.');
@@ -218,7 +221,10 @@ export class OidcLoginService {
     const remaining = this.options.transactionTtl - (this.now() - tx.createdAt) + this.options.clockTolerance;
     const key = `state:${createHash('sha256').update(tx.state).digest('base64url')}`;
     if (!(await this.replays.recordOnce(key, Math.max(1, remaining)))) {
-      throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'This login was already completed (a replayed callback); start the login again.');
+      throw new OidcError(
+        'ERR_OIDC_TRANSACTION_NOT_FOUND',
+        'This login was already completed (a replayed callback); start the login again.',
+      );
     }
   }
 
@@ -229,7 +235,8 @@ export class OidcLoginService {
   private hostHint(req: PlatformRequest): string {
     const host = requestHeader(req, 'host');
     // Only a plausible host[:port] is repeated (it comes from the request).
-    if (!host || !/^[A-Za-z0-9.-]{1,100}(:\d{1,5})?$|^\[[0-9a-fA-F:]{2,45}\](:\d{1,5})?$/.test(host) || host === this.options.baseUrl.host) return '';
+    if (!host || !/^[A-Za-z0-9.-]{1,100}(:\d{1,5})?$|^\[[0-9a-fA-F:]{2,45}\](:\d{1,5})?$/.test(host) || host === this.options.baseUrl.host)
+      return '';
     return ` — you opened ${this.options.baseUrl.protocol}//${host} but baseUrl is ${this.options.baseUrl.origin}: cookies are per host, so open the app at its baseUrl`;
   }
 

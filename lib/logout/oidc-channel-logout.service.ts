@@ -63,7 +63,10 @@ export class OidcChannelLogoutService {
             : this.jwks.verifiedKey(tokens[0]!, this.discovery.issuer, alg, kid, 'The logout_token'),
       });
     } catch (err) {
-      if (Logger.isLevelEnabled('debug')) this.logger.debug(`Logout token refused: ${(err as Error).message} Token: ${jwtLogFacts(tokens[0])?.facts ?? 'not a decodable JWT'}.`);
+      if (Logger.isLevelEnabled('debug'))
+        this.logger.debug(
+          `Logout token refused: ${(err as Error).message} Token: ${jwtLogFacts(tokens[0])?.facts ?? 'not a decodable JWT'}.`,
+        );
       throw err;
     }
     // §2.6 step 8: a jti is good once, for as long as the token could be valid.

@@ -72,14 +72,12 @@ export class OidcLogoutService {
     // RP-Initiated Logout §2: id_token_hint, post_logout_redirect_uri (registered value only, LO-17) and
     // client_id; §3: a fresh state, remembered with the validated returnTo for the landing route.
     const state = await this.remember(res, returnTo);
-    return client
-      .buildEndSessionUrl(config, {
-        id_token_hint: session.payload.idToken,
-        post_logout_redirect_uri: target,
-        client_id: this.options.clientId,
-        state,
-      })
-      .href;
+    return client.buildEndSessionUrl(config, {
+      id_token_hint: session.payload.idToken,
+      post_logout_redirect_uri: target,
+      client_id: this.options.clientId,
+      state,
+    }).href;
   }
 
   /** A fresh logout `state`, sealed in a short-lived cookie with the validated returnTo for the landing route. */
@@ -88,7 +86,11 @@ export class OidcLogoutService {
     const pending: PendingLogout = { state, returnTo: sanitizeReturnTo(returnTo), createdAt: this.now() };
     appendSetCookie(
       res,
-      serializeCookie(this.logoutCookieName(), await this.sessions.crypto.seal(pending, LOGOUT_CONTEXT), this.logoutCookieAttributes(LOGOUT_TTL)),
+      serializeCookie(
+        this.logoutCookieName(),
+        await this.sessions.crypto.seal(pending, LOGOUT_CONTEXT),
+        this.logoutCookieAttributes(LOGOUT_TTL),
+      ),
     );
     return state;
   }

@@ -1,4 +1,18 @@
-import { Controller, Delete, Get, HttpException, Logger, Patch, Post, Put, Req, Res, SetMetadata, UseGuards, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpException,
+  Logger,
+  Patch,
+  Post,
+  Put,
+  Req,
+  Res,
+  SetMetadata,
+  UseGuards,
+  type Type,
+} from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { Public } from '../decorators/public.decorator.js';
@@ -110,7 +124,9 @@ export class OidcAuthController {
     const opError = requestQuery(req).get('error');
     if (opError !== null) {
       const code = AUTHORIZATION_ERROR_CODES.has(opError) ? `"${opError}"` : 'an unregistered error code';
-      this.logger.warn(`The OP answered the logout with ${code}; check that post_logout_redirect_uri "${this.options.logout.postLogoutRedirectUri}" is registered at the OP exactly (trailing slash included).`);
+      this.logger.warn(
+        `The OP answered the logout with ${code}; check that post_logout_redirect_uri "${this.options.logout.postLogoutRedirectUri}" is registered at the OP exactly (trailing slash included).`,
+      );
     }
     sendLoggedOutLanding(res, await this.logoutService.landing(req, res));
   }
@@ -130,7 +146,8 @@ export class OidcAuthController {
       await this.channelLogout.handle(req);
       sendEmptyOk(res);
     } catch (err) {
-      const error = err instanceof OidcError ? err : new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout request failed.', { cause: err });
+      const error =
+        err instanceof OidcError ? err : new OidcError('ERR_OIDC_INVALID_REQUEST', 'The logout request failed.', { cause: err });
       this.logger.warn(`backchannel-logout refused: ${error.code}: ${error.message}`);
       sendRouteError(res, error, 'backchannel');
     }

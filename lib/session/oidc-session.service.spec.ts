@@ -58,7 +58,13 @@ function exchange(cookie?: string) {
 
 async function login(service: OidcSessionService, sid: string) {
   const { req, res, setCookie } = exchange();
-  const session = await service.create(req, res, { iss: ISS, sub: 'alice', sid, idTokenClaims: { iss: ISS, sub: 'alice', aud: 'app', exp: 0, iat: 0 }, accessToken: 'at-1' } as never);
+  const session = await service.create(req, res, {
+    iss: ISS,
+    sub: 'alice',
+    sid,
+    idTokenClaims: { iss: ISS, sub: 'alice', aud: 'app', exp: 0, iat: 0 },
+    accessToken: 'at-1',
+  } as never);
   return { session, cookie: setCookie()[0]!.split(';')[0]! };
 }
 
@@ -66,7 +72,7 @@ describe.each([
   ['a store with replace (compare-and-set)', true],
   ['a store without replace (re-read, then set)', false],
 ])('OidcSessionService over %s', (_name, withReplace) => {
-  it('a back-channel logout landing between a request\'s read and its rolling write is not undone', async () => {
+  it("a back-channel logout landing between a request's read and its rolling write is not undone", async () => {
     const { store, clock, service } = setup(withReplace);
     const { session, cookie } = await login(service, 'sid-a');
     clock.offset += 3_600_000; // due for a rolling extension
@@ -138,7 +144,12 @@ describe('sessionUser', () => {
     const { service } = setup(true);
     const { cookie } = await login(service, 'sid-a');
     const { sessionUser } = await import('../auth/oidc-authenticator.js');
-    const options = resolveOidcOptions({ issuer: ISS, clientId: 'app', baseUrl: 'https://app.example.com', session: { secret: 'a-unit-test-session-secret-of-32-chars!!' } });
+    const options = resolveOidcOptions({
+      issuer: ISS,
+      clientId: 'app',
+      baseUrl: 'https://app.example.com',
+      session: { secret: 'a-unit-test-session-secret-of-32-chars!!' },
+    });
     const read = async () => {
       const { req, res } = exchange(cookie);
       return sessionUser((await service.get(req, res))!, options);

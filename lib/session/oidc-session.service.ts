@@ -252,8 +252,8 @@ export class OidcSessionService {
   /**
    * Ends every session of `iss` matching `sid`, or else `sub` (Back-Channel Logout §2.7), in whatever
    * store is configured — with a shared store, on every instance. Resolves to how many ended.
-    *
-    * @see OIDC Back-Channel Logout 1.0 §2.7
+   *
+   * @see OIDC Back-Channel Logout 1.0 §2.7
    */
   async endSessions(filter: OidcSessionFilter): Promise<number> {
     if (filter.sid === undefined && filter.sub === undefined) {
@@ -271,7 +271,14 @@ export class OidcSessionService {
     const { cookie, cookieName } = this.options.session;
     appendSetCookie(
       res,
-      serializeCookie(cookieName, '', { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path, domain: cookie.domain, maxAge: 0 }),
+      serializeCookie(cookieName, '', {
+        httpOnly: true,
+        secure: cookie.secure,
+        sameSite: cookie.sameSite,
+        path: cookie.path,
+        domain: cookie.domain,
+        maxAge: 0,
+      }),
     );
   }
 

@@ -159,7 +159,18 @@ export class RedisSessionStore implements OidcSessionStore {
     const bothMustMatch = sid !== undefined && sub !== undefined ? '1' : '0';
     const ended = await Promise.all(
       ids.map(async (id) => {
-        const record = parseRecord(await this.redis.eval(DESTROY_IF_MATCH, this.sessionKey(id), iss, field, value, bothMustMatch, sub ?? '', createdBefore === undefined ? '' : String(createdBefore)));
+        const record = parseRecord(
+          await this.redis.eval(
+            DESTROY_IF_MATCH,
+            this.sessionKey(id),
+            iss,
+            field,
+            value,
+            bothMustMatch,
+            sub ?? '',
+            createdBefore === undefined ? '' : String(createdBefore),
+          ),
+        );
         if (record) await this.unindex(id, record);
         return record !== undefined;
       }),

@@ -82,7 +82,9 @@ export function describeSessionStoreContract(
       it('writes when the stored payload is the expected one', async () => {
         if (!store.replace) return expect(store.replace).toBeUndefined();
         await store.set(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'first' }), TTL);
-        await expect(store.replace(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'second' }), TTL, 'first')).resolves.toBe(true);
+        await expect(store.replace(key('a'), data({ sid: sid('a'), sub: sub('alice'), payload: 'second' }), TTL, 'first')).resolves.toBe(
+          true,
+        );
         await expect(store.get(key('a'))).resolves.toMatchObject({ payload: 'second' });
         // Still found by its indexes after the write.
         await expect(store.destroyBy({ iss: ISS, sid: sid('a') })).resolves.toBe(1);

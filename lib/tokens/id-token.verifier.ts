@@ -46,20 +46,23 @@ export class IdTokenVerifier {
     if (alg !== expected) throw invalid(this.algorithmMismatch(alg, expected));
     // RFC 8725 §3.10: keys come only from the OP's jwks_uri (or the client secret), never from the token.
     for (const member of ['jku', 'x5u', 'jwk', 'x5c']) {
-      if (member in header) throw invalid(`The ID token carries a "${member}" header; keys are taken only from the OP's jwks_uri (RFC 8725 §3.10).`);
+      if (member in header)
+        throw invalid(`The ID token carries a "${member}" header; keys are taken only from the OP's jwks_uri (RFC 8725 §3.10).`);
     }
     // RFC 8725 §3.11: an explicitly typed access token or logout token is not an ID token.
     if (header.typ !== undefined && (typeof header.typ !== 'string' || !ID_TOKEN_TYPES.has(header.typ.toLowerCase()))) {
       throw invalid(`The ID token has typ "${logText(header.typ, 40)}": another kind of token (RFC 8725 §3.11).`);
     }
     // Back-Channel Logout §2.4 / RFC 8417: a token with `events` is a security event (logout) token.
-    if ('events' in payload) throw invalid('The ID token carries an "events" claim: it is a logout token, not an ID token (RFC 8725 §3.11).');
+    if ('events' in payload)
+      throw invalid('The ID token carries an "events" claim: it is a logout token, not an ID token (RFC 8725 §3.11).');
 
     if ((CLIENT_SECRET_ALGORITHMS as readonly string[]).includes(alg)) {
       try {
         await compactVerify(idToken, new TextEncoder().encode(this.options.clientSecret!), { algorithms: [alg] });
       } catch (err) {
-        const reason = err instanceof joseErrors.JWSSignatureVerificationFailed ? 'does not verify with the client secret' : 'is not a valid JWS';
+        const reason =
+          err instanceof joseErrors.JWSSignatureVerificationFailed ? 'does not verify with the client secret' : 'is not a valid JWS';
         throw invalid(`The ID token's ${alg} signature ${reason} (OIDC Core §10.1); check clientSecret.`, err);
       }
       return;
@@ -78,6 +81,6 @@ export class IdTokenVerifier {
     if ((CLIENT_SECRET_ALGORITHMS as readonly string[]).includes(found)) {
       return `The ID token is signed with ${f}, but ${expected} is expected. If your OP signs ID tokens with the client secret, set idTokenSigningAlg: '${f}' (OIDC Core §10.1).`;
     }
-    return `The ID token is signed with ${f}, but ${expected} is expected (idTokenSigningAlg${this.options.idTokenSigningAlg ? '' : ', by default the OP\'s advertised asymmetric algorithm'}). Set idTokenSigningAlg to the algorithm your OP signs ID tokens with.`;
+    return `The ID token is signed with ${f}, but ${expected} is expected (idTokenSigningAlg${this.options.idTokenSigningAlg ? '' : ", by default the OP's advertised asymmetric algorithm"}). Set idTokenSigningAlg to the algorithm your OP signs ID tokens with.`;
   }
 }

@@ -50,10 +50,27 @@ const MAX_LIST = 10;
 const MAX_EXTRA_PARAMS = 20;
 /** RFC 8693 §2.1 and RFC 6749 §2.3: parameters `extra` may never set (compared case-insensitively). */
 const RESERVED_EXCHANGE_PARAMS = new Set([
-  'grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type',
-  'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'audience', 'resource',
-  'scope', 'requested_token_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token',
-  'username', 'password', 'assertion', 'device_code',
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'audience',
+  'resource',
+  'scope',
+  'requested_token_type',
+  'code',
+  'code_verifier',
+  'redirect_uri',
+  'refresh_token',
+  'username',
+  'password',
+  'assertion',
+  'device_code',
 ]);
 
 function boundedStrings(values: unknown[], name: string): asserts values is string[] {
@@ -171,10 +188,18 @@ export class OidcTokenService {
       const refusal = opRefusalOf(error);
       // RFC 6749 §5.2: invalid_client / unauthorized_client are this app's configuration, not the user's grant.
       const clientFault = refusal !== undefined && CLIENT_FAULTS.has(refusal.error);
-      if (clientFault || error.code === 'ERR_OIDC_OP_UNAVAILABLE' || error.code === 'ERR_OIDC_OP_TIMEOUT' || error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE' || error.code === 'ERR_OIDC_KEYS_UNAVAILABLE') {
+      if (
+        clientFault ||
+        error.code === 'ERR_OIDC_OP_UNAVAILABLE' ||
+        error.code === 'ERR_OIDC_OP_TIMEOUT' ||
+        error.code === 'ERR_OIDC_DISCOVERY_UNAVAILABLE' ||
+        error.code === 'ERR_OIDC_KEYS_UNAVAILABLE'
+      ) {
         // LF-27 (d): an unreachable OP (or one refusing this client) is not a logout; keep the session, let the client retry.
         this.emitFailure(session, 'ERR_OIDC_REFRESH_UNAVAILABLE', false);
-        throw new OidcError('ERR_OIDC_REFRESH_UNAVAILABLE', 'The session could not be refreshed right now; try again shortly.', { cause: err });
+        throw new OidcError('ERR_OIDC_REFRESH_UNAVAILABLE', 'The session could not be refreshed right now; try again shortly.', {
+          cause: err,
+        });
       }
       // LF-27 (c): invalid_grant and friends end the session, with no retry loop.
       await this.sessions.destroy(session.key);
@@ -196,7 +221,9 @@ export class OidcTokenService {
         // LF-26: tokens are not replaced, the new access token is never used, the session ends.
         await this.sessions.destroy(session.key);
         this.emitFailure(session, 'ERR_OIDC_INVALID_RESPONSE', true);
-        throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended: the refreshed ID token did not match the original.', { cause: err });
+        throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended: the refreshed ID token did not match the original.', {
+          cause: err,
+        });
       }
     }
     const payload: SessionPayload = {
@@ -230,7 +257,7 @@ export class OidcTokenService {
    * An access token for the app itself (client credentials grant, RFC 6749 §4.4), cached per
    * (scope, resource) until shortly before it expires; concurrent callers share one request.
    *
-    * @see RFC 6749 §4.4, RFC 8707 (resource)
+   * @see RFC 6749 §4.4, RFC 8707 (resource)
    * @example
    * ```ts
    * const { accessToken } = await tokens.clientCredentials({ scope: 'reports:read', resource: 'https://api.example.com' });
@@ -239,7 +266,8 @@ export class OidcTokenService {
   async clientCredentials(params: { scope?: string; resource?: string | string[] } = {}): Promise<OidcTokenSet> {
     const resources = params.resource === undefined ? [] : Array.isArray(params.resource) ? params.resource : [params.resource];
     boundedStrings(resources, 'resource');
-    if (params.scope !== undefined && typeof params.scope !== 'string') throw new TypeError('clientCredentials(): `scope` must be a string.');
+    if (params.scope !== undefined && typeof params.scope !== 'string')
+      throw new TypeError('clientCredentials(): `scope` must be a string.');
     const key = JSON.stringify([params.scope ?? '', [...resources].sort()]);
     const cached = this.clientTokens.get(key);
     if (cached && (cached.expiresAt === undefined || cached.expiresAt - CLIENT_TOKEN_MARGIN > this.now())) return cached;
@@ -269,7 +297,7 @@ export class OidcTokenService {
    * OAuth 2.0 Token Exchange (RFC 8693 §2.1). `extra` adds parameters but can never override one the
    * method sets or that carries credentials (checked case-insensitively); arrays are bounded.
    *
-    * @see RFC 8693 (token exchange)
+   * @see RFC 8693 (token exchange)
    * @example
    * ```ts
    * const downstream = await tokens.exchange({
@@ -286,7 +314,10 @@ export class OidcTokenService {
       throw new TypeError('exchange(): `subjectTokenType` must be a token type URI (RFC 8693 §3).');
     }
     const body = new URLSearchParams({ subject_token: params.subjectToken, subject_token_type: params.subjectTokenType });
-    const lists: Array<[string, string | string[] | undefined]> = [['audience', params.audience], ['resource', params.resource]];
+    const lists: Array<[string, string | string[] | undefined]> = [
+      ['audience', params.audience],
+      ['resource', params.resource],
+    ];
     for (const [name, value] of lists) {
       if (value === undefined) continue;
       const values = Array.isArray(value) ? value : [value];

@@ -9,12 +9,21 @@ const buffered: string[] = [];
 
 function keep(level: string) {
   return (message: unknown, ...rest: unknown[]): void => {
-    const text = [message, ...rest].map((m) => (typeof m === 'string' ? m : m instanceof Error ? (m.stack ?? m.message) : JSON.stringify(m))).join(' ');
+    const text = [message, ...rest]
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? (m.stack ?? m.message) : JSON.stringify(m)))
+      .join(' ');
     buffered.push(`${level.toUpperCase().padEnd(7)} ${text}`);
   };
 }
 
-const bufferLogger: LoggerService = { log: keep('log'), error: keep('error'), warn: keep('warn'), debug: keep('debug'), verbose: keep('verbose'), fatal: keep('fatal') };
+const bufferLogger: LoggerService = {
+  log: keep('log'),
+  error: keep('error'),
+  warn: keep('warn'),
+  debug: keep('debug'),
+  verbose: keep('verbose'),
+  fatal: keep('fatal'),
+};
 Logger.overrideLogger(bufferLogger);
 
 beforeEach(() => {

@@ -53,7 +53,9 @@ function freePort() {
 /** Starts a throwaway redis-server on a free loopback port; resolves once it answers PING. */
 export async function startThrowawayRedis() {
   const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   for (let attempt = 0; attempt < 100; attempt += 1) {
     if (await redisAnswers('127.0.0.1', port)) return { url: `redis://127.0.0.1:${port}`, child };
     if (child.exitCode !== null) break;

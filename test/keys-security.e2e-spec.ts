@@ -1,7 +1,7 @@
 /**
  * Resource-server signing keys over Express and Fastify (SECURITY-CASES BR-17, BR-18, RS-02), against the
  * hostile issuer: a key the OP removes stops working once the JWKS is refreshed (maximum age 600 s), an
- * unknown-`kid` flood does not keep a rotated key out for longer than one cooldown (30 s) plus one request,
+ * unknown-`kid` flood does not keep a rotated key out for longer than one cooldown (5 s) plus one request,
  * and there is no configuration that turns signature validation off. Time is moved with the app's
  * injectable clock (OIDC_CLOCK → MutableClock), which the JWKS cache reads; tokens are minted on that clock.
  */
@@ -13,7 +13,7 @@ import { DEFAULT_HOSTILE_CLIENT, useHostileOpAndCanary, type HostileOp, type Sig
 
 const API = 'https://api.keys.test';
 /** JwksCache defaults (lib/keys/jwks.cache.ts) */
-const COOLDOWN = 30;
+const COOLDOWN = 5;
 const MAX_AGE = 600;
 
 let hop: HostileOp;

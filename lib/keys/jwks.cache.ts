@@ -10,7 +10,11 @@ import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 
 /** Timing of {@link JwksCache}; the module provides the defaults under {@link JWKS_CACHE_SETTINGS} (tests override it). */
 export interface JwksCacheSettings {
-  /** Seconds between two refetches caused by a token whose `kid` is unknown (RS-01). @default 30 */
+  /**
+   * Seconds between two refetches caused by a token whose `kid` is unknown (RS-01): a sustained flood of random
+   * `kid`s costs the OP at most 60 / cooldown fetches a minute (12), and a key the OP publishes is accepted within
+   * one cooldown (RS-02). @default 5
+   */
   cooldown: number;
   /** Seconds after which keys are refetched in the background, so removed keys stop working (BR-17). @default 600 */
   maxAge: number;
@@ -26,7 +30,7 @@ export interface JwksCacheSettings {
 export const JWKS_CACHE_SETTINGS = Symbol('nestjs-oidc:jwks-cache-settings');
 
 /** @internal */
-export const DEFAULT_JWKS_CACHE_SETTINGS: JwksCacheSettings = Object.freeze({ cooldown: 30, maxAge: 600, maxResponseBytes: 512 * 1024 });
+export const DEFAULT_JWKS_CACHE_SETTINGS: JwksCacheSettings = Object.freeze({ cooldown: 5, maxAge: 600, maxResponseBytes: 512 * 1024 });
 
 /** Keys kept per issuer; a JWKS with more is cut (a real OP publishes a handful). */
 const MAX_KEYS = 100;
@@ -35,8 +39,10 @@ const MAX_KEYS = 100;
  * recently used idle issuer is dropped beyond it (its keys are fetched again when next needed).
  */
 const MAX_ISSUERS = 1000;
-/** First delay before retrying a JWKS that could not be had at all; doubles up to the cooldown. */
+/** First delay before retrying a JWKS that could not be had at all; doubles up to {@link MAX_RETRY_MS}. */
 const FIRST_RETRY_MS = 1000;
+/** Longest delay between two attempts at a JWKS that could never be had (an OP that is down is not hammered). */
+const MAX_RETRY_MS = 30_000;
 /** Without a `kid`, at most this many candidate keys are tried (bounds the work a forged token costs). */
 export const MAX_KEY_ATTEMPTS = 5;
 
@@ -156,7 +162,7 @@ export function checkTrustedIssuer(issuer: string | undefined, trusted: readonly
  *   `/.well-known/openid-configuration` for the others (its `issuer` must equal the trusted value).
  * - One fetch in flight per issuer, however many requests arrive while the keys are not known.
  * - Keys are kept until a token names an unknown `kid`; that triggers at most one refetch per `cooldown`
- *   per issuer (RS-01), counted from the last fetch, so a flood of random `kid`s neither hammers the OP
+ *   (5 s) per issuer (RS-01), counted from the last fetch — at most 12 a minute however long a flood lasts — so a flood of random `kid`s neither hammers the OP
  *   nor delays a genuinely rotated key beyond the next window (RS-02).
  * - After `maxAge` keys are refetched in the background, so a key the OP removed stops working (BR-17).
  * - A failed or garbage refetch keeps the last good keys. Calls never follow redirects (RFC 9700 §4.12)
@@ -317,7 +323,7 @@ export class JwksCache {
         },
         (err: unknown) => {
           state.failures += 1;
-          state.retryAt = this.clock.now() + Math.min(FIRST_RETRY_MS * 2 ** (state.failures - 1), this.settings.cooldown * 1000);
+          state.retryAt = this.clock.now() + Math.min(FIRST_RETRY_MS * 2 ** (state.failures - 1), MAX_RETRY_MS);
           state.lastError = err instanceof OidcError ? err : classifyOpError(err, 'the JWKS request');
           const kept = state.keys ? `; keeping the ${state.keys.length} key(s) fetched before` : '';
           this.logger.warn(`Fetching the signing keys of ${state.issuer} failed (${state.lastError.message})${kept}.`);

@@ -25,9 +25,12 @@ interface Entry {
  */
 export class MemorySessionStore implements OidcSessionStore {
   private readonly entries = new Map<string, Entry>();
-  /** `${iss}\n${sid|sub}` → ids, so destroyBy is O(matches), not a scan. */
-  private readonly bySid = new Map<string, Set<string>>();
-  private readonly bySub = new Map<string, Set<string>>();
+  /**
+   * `${iss}\n${sid|sub}` → ids, so destroyBy is O(matches), not a scan. One id is held as the string itself:
+   * most subjects have one session, and a Set per entry would cost more than the id.
+   */
+  private readonly bySid = new Map<string, Ids>();
+  private readonly bySub = new Map<string, Ids>();
   private readonly maxEntries: number;
   private readonly now: () => number;
 
@@ -84,12 +87,12 @@ export class MemorySessionStore implements OidcSessionStore {
   }
 
   async destroyBy(filter: OidcSessionFilter): Promise<number> {
-    let ids: Set<string> | undefined;
+    let ids: Ids | undefined;
     if (filter.sid !== undefined) ids = this.bySid.get(`${filter.iss}\n${filter.sid}`);
     else if (filter.sub !== undefined) ids = this.bySub.get(`${filter.iss}\n${filter.sub}`);
     else return 0;
     let count = 0;
-    for (const id of [...(ids ?? [])]) {
+    for (const id of ids === undefined ? [] : typeof ids === 'string' ? [ids] : [...ids]) {
       const entry = this.entries.get(id);
       if (!entry) continue;
       // Both given: Back-Channel Logout §2.7 — the session must match both.
@@ -109,15 +112,21 @@ export class MemorySessionStore implements OidcSessionStore {
   }
 }
 
-function index(map: Map<string, Set<string>>, key: string, id: string): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(id);
+/** The ids of one index key: one id as is, more in a Set. */
+type Ids = string | Set<string>;
+
+function index(map: Map<string, Ids>, key: string, id: string): void {
+  const ids = map.get(key);
+  if (ids === undefined || ids === id) map.set(key, id);
+  else if (typeof ids === 'string') map.set(key, new Set([ids, id]));
+  else ids.add(id);
 }
 
-function unindex(map: Map<string, Set<string>>, key: string, id: string): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(id);
-  if (set.size === 0) map.delete(key);
+function unindex(map: Map<string, Ids>, key: string, id: string): void {
+  const ids = map.get(key);
+  if (ids === id) map.delete(key);
+  else if (typeof ids === 'object') {
+    ids.delete(id);
+    if (ids.size === 1) map.set(key, ids.values().next().value as string);
+  }
 }

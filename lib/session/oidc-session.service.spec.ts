@@ -165,3 +165,32 @@ describe('sessionUser', () => {
     expect(second.scopes).not.toContain('admin');
   });
 });
+
+describe('what a session costs in the store', () => {
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const claims = { iss: ISS, sub: 'alice', aud: 'app', exp: 2e9, iat: 1e9, email: 'alice@example.com', name: 'Alice' };
+  const idToken = `${b64({ alg: 'RS256', kid: 'k1' })}.${b64(claims)}.${'s'.repeat(342)}`;
+
+  async function stored(idTokenClaims: Record<string, unknown>) {
+    const { store, service } = setup(true);
+    const { req, res } = exchange();
+    const session = await service.create(req, res, {
+      iss: ISS,
+      sub: 'alice',
+      sid: 's',
+      idToken,
+      idTokenClaims,
+      accessToken: 'at',
+    } as never);
+    return { sealed: (await store.get(session.key))!.payload, reopened: (await service.read(session.key))!.payload };
+  }
+
+  it('keeps the ID token claims once (in the ID token) and gives them back whole', async () => {
+    const same = await stored({ ...claims });
+    const other = await stored({ ...claims, email: 'mallory@example.com' });
+    expect(same.reopened.idTokenClaims).toEqual(claims);
+    // Claims that differ from the token's are kept as given, never replaced by the token's.
+    expect(other.reopened.idTokenClaims).toEqual({ ...claims, email: 'mallory@example.com' });
+    expect(same.sealed.length).toBeLessThan(other.sealed.length);
+  });
+});

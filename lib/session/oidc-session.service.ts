@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { decodeJwt } from 'jose';
 import { BoundedCache } from '../cache/bounded-cache.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { serializeCookie } from '../http/cookies.js';
@@ -135,7 +136,7 @@ export class OidcSessionService {
   private async open(key: string, sealed: string): Promise<SessionPayload | undefined> {
     const cached = this.opened.get(key);
     if (cached?.sealed === sealed) return cached.payload;
-    const payload = await this.crypto.open<SessionPayload>(sealed, key);
+    const payload = expandPayload(await this.crypto.open<StoredPayload>(sealed, key));
     if (payload) this.opened.set(key, { sealed, payload });
     return payload;
   }
@@ -191,7 +192,13 @@ export class OidcSessionService {
     const id = SessionCrypto.newId();
     const key = SessionCrypto.storeKey(id);
     const expiresAt = Math.min(now + this.options.session.rollingDuration, payload.absoluteExpiresAt);
-    const data: OidcSessionData = { iss, sub, createdAt: now, expiresAt, payload: await this.crypto.seal(payload, key) };
+    const data: OidcSessionData = {
+      iss,
+      sub,
+      createdAt: now,
+      expiresAt,
+      payload: await this.crypto.seal(compactPayload(payload), key, COMPRESSED),
+    };
     if (sid) data.sid = sid;
     await this.storeCall(() => this.store.set(key, data, expiresAt - now));
 
@@ -221,7 +228,7 @@ export class OidcSessionService {
    */
   async update(session: LoadedSession, payload: SessionPayload): Promise<LoadedSession | undefined> {
     const now = this.now();
-    const data = { ...session.data, payload: await this.crypto.seal(payload, session.key) };
+    const data = { ...session.data, payload: await this.crypto.seal(compactPayload(payload), session.key, COMPRESSED) };
     if (!(await this.write(session.key, data, Math.max(1, data.expiresAt - now), session.data.payload))) return undefined;
     return { key: session.key, data, payload };
   }
@@ -290,5 +297,37 @@ export class OidcSessionService {
       this.logger.error(`Session store failed: ${(err as Error)?.message ?? String(err)}`);
       throw new OidcError('ERR_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable; try again shortly.', { cause: err });
     }
+  }
+}
+
+/** Session payloads stay server-side (the cookie holds only the id), so they are sealed compressed. */
+const COMPRESSED = { compress: true } as const;
+
+/** A payload as sealed: `idTokenClaims` is left out when it is exactly what the ID token carries. */
+type StoredPayload = Omit<SessionPayload, 'idTokenClaims'> & { idTokenClaims?: SessionPayload['idTokenClaims'] };
+
+/**
+ * The ID token's claims are in the ID token itself: a session stores them once (about 0.5 KB less per session).
+ * Left out only when identical to the token's payload, so nothing is lost whatever the caller stored.
+ */
+function compactPayload(payload: SessionPayload): StoredPayload {
+  if (payload.idToken === undefined) return payload;
+  try {
+    if (JSON.stringify(decodeJwt(payload.idToken)) !== JSON.stringify(payload.idTokenClaims)) return payload;
+  } catch {
+    return payload;
+  }
+  const { idTokenClaims: _claims, ...rest } = payload;
+  return rest;
+}
+
+/** The payload as the module uses it. The ID token was validated at login and sealed since, so decoding suffices. */
+function expandPayload(stored: StoredPayload | undefined): SessionPayload | undefined {
+  if (stored === undefined || stored.idTokenClaims !== undefined) return stored as SessionPayload | undefined;
+  if (stored.idToken === undefined) return undefined;
+  try {
+    return { ...stored, idTokenClaims: decodeJwt(stored.idToken) };
+  } catch {
+    return undefined;
   }
 }

@@ -170,4 +170,20 @@ describe('SessionCrypto — ids', () => {
   it('storeKey differs for different ids', () => {
     expect(SessionCrypto.storeKey('a')).not.toBe(SessionCrypto.storeKey('b'));
   });
+
+  it('compresses only when asked (server-side payloads), and opens both forms to the same value', async () => {
+    const crypto = new SessionCrypto(['a-unit-test-session-secret-of-32-chars!!']);
+    const value = { token: 'eyJ'.repeat(200), claims: { email: 'alice@example.com' } };
+    const plain = await crypto.seal(value, 'ctx');
+    const packed = await crypto.seal(value, 'ctx', { compress: true });
+    const header = (sealed: string) =>
+      JSON.parse(Buffer.from(sealed.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    // A value an attacker can see the length of (a cookie) is never compressed by default (CRIME).
+    expect(header(plain).cmp).toBeUndefined();
+    expect(header(packed).cmp).toBe('deflate');
+    expect(packed.length).toBeLessThan(plain.length / 2);
+    await expect(crypto.open(plain, 'ctx')).resolves.toEqual(value);
+    await expect(crypto.open(packed, 'ctx')).resolves.toEqual(value);
+    await expect(crypto.open(packed, 'other-ctx')).resolves.toBeUndefined();
+  });
 });

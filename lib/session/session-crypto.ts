@@ -1,4 +1,5 @@
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { CompactEncrypt, compactDecrypt, base64url } from 'jose';
 
 interface DerivedKey {
@@ -8,6 +9,8 @@ interface DerivedKey {
 }
 
 const textEncoder = new TextEncoder();
+/** Largest plaintext a compressed payload may inflate to (it is authenticated, so this only bounds a bug). */
+const MAX_INFLATED_BYTES = 1024 * 1024;
 const textDecoder = new TextDecoder();
 
 function derive(secret: string, info: string, length: number): Buffer {
@@ -62,11 +65,16 @@ export class SessionCrypto {
     return undefined;
   }
 
-  /** Seals a JSON value (AES-256-GCM). `aad` binds it to its context (e.g. the store key). */
-  async seal(value: unknown, aad: string): Promise<string> {
+  /**
+   * Seals a JSON value (AES-256-GCM). `aad` binds it to its context (e.g. the store key). `compress` deflates the
+   * JSON first (marked `cmp` in the protected header): only for values kept server-side — a sealed value whose
+   * length an attacker can watch (a cookie) must not mix their input with secrets under compression (CRIME).
+   */
+  async seal(value: unknown, aad: string, options: { compress?: boolean } = {}): Promise<string> {
     const key = this.keys[0]!;
-    return new CompactEncrypt(textEncoder.encode(JSON.stringify(value)))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: key.kid, ctx: aad })
+    const json = textEncoder.encode(JSON.stringify(value));
+    return new CompactEncrypt(options.compress ? deflateRawSync(json) : json)
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: key.kid, ctx: aad, ...(options.compress ? { cmp: 'deflate' } : {}) })
       .encrypt(key.seal);
   }
 
@@ -84,7 +92,8 @@ export class SessionCrypto {
       );
       // The protected header is the GCM additional data, so `ctx` cannot be altered without failing above.
       if (protectedHeader.ctx !== aad) return undefined;
-      return JSON.parse(textDecoder.decode(plaintext)) as T;
+      const json = protectedHeader.cmp === 'deflate' ? inflateRawSync(plaintext, { maxOutputLength: MAX_INFLATED_BYTES }) : plaintext;
+      return JSON.parse(textDecoder.decode(json)) as T;
     } catch {
       return undefined;
     }

@@ -563,13 +563,13 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
       );
     }
     bearer = {
-      audience,
+      audience: Object.freeze([...audience]),
       issuers,
       issuersFromDiscovery: b.issuers === undefined,
       issuerAliases: issuerAliasesOf(b.issuerAliases, issuers, issuer),
       authorizedParties:
         b.authorizedParties === undefined ? undefined : Object.freeze(toList(b.authorizedParties, 'bearer.authorizedParties')),
-      algorithms,
+      algorithms: Object.freeze([...algorithms]),
       requireJwtAccessTokenType: optionalBoolean(b.requireJwtAccessTokenType, 'bearer.requireJwtAccessTokenType', false),
       introspection,
       identityClaims: identityClaimsOf(b.identityClaims, issuers),

@@ -8,7 +8,10 @@ import { OidcError } from '../errors/oidc.error.js';
 import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 
-/** Timing of {@link JwksCache}; the module provides the defaults under {@link JWKS_CACHE_SETTINGS} (tests override it). */
+/**
+ * Timing of {@link JwksCache}. The module provides {@link DEFAULT_JWKS_CACHE_SETTINGS} under {@link JWKS_CACHE_SETTINGS}; a
+ * unit spec that constructs the cache itself passes shorter timings to the constructor instead.
+ */
 export interface JwksCacheSettings {
   /**
    * Seconds between two refetches caused by a token whose `kid` is unknown (RS-01): a sustained flood of random

@@ -45,6 +45,19 @@ describe('BoundedCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('delete and clear forget entries, freeing room under the bound', () => {
+    const cache = new BoundedCache<string, number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.delete('a');
+    cache.set('c', 3);
+    expect(cache.has('b')).toBe(true);
+    expect(cache.size).toBe(2);
+    cache.clear();
+    expect(cache.size).toBe(0);
+    expect(cache.has('c')).toBe(false);
+  });
+
   it('maxEntries 0 keeps nothing; a negative or fractional bound is a TypeError', () => {
     const none = new BoundedCache<string, number>(0);
     none.set('a', 1);

@@ -7,8 +7,8 @@ interface Entry<V> {
 /**
  * The module's in-process cache: at most `maxEntries` entries, the least recently written (or, with
  * `touchOnGet`, used) dropped first, each optionally expiring at a deadline read from an injected clock. Every
- * operation is O(1): a Map keeps insertion order, so the oldest entry is the first key. An expired entry is
- * dropped when it is read or when it reaches the front.
+ * operation is O(1): a Map keeps insertion order, so the oldest entry is the first key. Expired entries are not
+ * swept (a sweep would scan the Map): one is dropped when it is read, or as the oldest once the bound is exceeded.
  *
  * (The verified-token cache keeps its own two-generation design: a hit there must not cost a Map delete and
  * re-insert on every request of a hot token.)

@@ -74,4 +74,15 @@ describe('MemorySessionStore — bounded (least recently used dropped first)', (
       now.mockRestore();
     }
   });
+
+  it('reads time from the injected clock', async () => {
+    let now = 5_000_000;
+    const store = new MemorySessionStore({ now: () => now });
+    await store.set('a', data('alice'), 10);
+    now += 9_999;
+    expect(await store.get('a')).toBeDefined();
+    now += 1;
+    expect(await store.get('a')).toBeUndefined();
+    expect(store.size).toBe(0);
+  });
 });

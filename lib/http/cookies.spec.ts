@@ -1,4 +1,5 @@
-import { parseCookieHeader, serializeCookie } from './cookies.js';
+import fc from 'fast-check';
+import { parseCookieHeader, readCookie, serializeCookie } from './cookies.js';
 
 describe('parseCookieHeader (RFC 6265 §5.4)', () => {
   it('parses name=value pairs separated by "; "', () => {
@@ -119,5 +120,24 @@ describe('serializeCookie (RFC 6265 §4.1)', () => {
   it('round-trips through parseCookieHeader', () => {
     const header = serializeCookie('oidc.session', 'abc.DEF-_~', { secure: true }).split(';')[0]!;
     expect(parseCookieHeader(header).get('oidc.session')).toBe('abc.DEF-_~');
+  });
+});
+
+describe('readCookie', () => {
+  it('gives what parseCookieHeader gives for that name, on generated headers', () => {
+    const part = fc.oneof(fc.constantFrom('oidc.session', 'a', 'b', ' ', '"', '=', ';', 'x y', '%41'), fc.string({ maxLength: 8 }));
+    const header = fc.array(part, { maxLength: 12 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(header, fc.constantFrom('oidc.session', 'a', 'b'), (h, name) => {
+        expect(readCookie(h, name)).toBe(parseCookieHeader(h).get(name));
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
+    );
+  });
+
+  it('skips a malformed first occurrence like parseCookieHeader does', () => {
+    expect(readCookie('s=bad value; s=good', 's')).toBe('good');
+    expect(readCookie('t=1; s="quoted"', 's')).toBe('quoted');
+    expect(readCookie(undefined, 's')).toBeUndefined();
   });
 });

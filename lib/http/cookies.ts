@@ -21,7 +21,27 @@ const MAX_COOKIES = 100;
  */
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
-  if (!header || header.length > MAX_COOKIE_HEADER) return cookies;
+  forEachCookie(header, (name, value) => {
+    if (!cookies.has(name)) cookies.set(name, value);
+    return false;
+  });
+  return cookies;
+}
+
+/** The value of one cookie, as {@link parseCookieHeader} would give it, without building the map. */
+export function readCookie(header: string | undefined, wanted: string): string | undefined {
+  let found: string | undefined;
+  forEachCookie(header, (name, value) => {
+    if (name !== wanted) return false;
+    found = value;
+    return true;
+  });
+  return found;
+}
+
+/** Calls `visit` with each well-formed pair in order until it returns true. */
+function forEachCookie(header: string | undefined, visit: (name: string, value: string) => boolean): void {
+  if (!header || header.length > MAX_COOKIE_HEADER) return;
   let count = 0;
   for (const pair of header.split(';')) {
     if (++count > MAX_COOKIES) break;
@@ -30,10 +50,9 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
     const name = pair.slice(0, eq).trim();
     let value = pair.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (!COOKIE_NAME.test(name) || !COOKIE_VALUE.test(value) || cookies.has(name)) continue;
-    cookies.set(name, value);
+    if (!COOKIE_NAME.test(name) || !COOKIE_VALUE.test(value)) continue;
+    if (visit(name, value)) return;
   }
-  return cookies;
 }
 
 /** Serializes a Set-Cookie header value. Throws a TypeError on a name or value that is not a cookie token. */

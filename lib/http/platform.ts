@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseCookieHeader } from './cookies.js';
+import { parseCookieHeader, readCookie } from './cookies.js';
 
 /**
  * The platform seam: the only place that touches Express or Fastify request/response objects.
@@ -65,6 +65,14 @@ export function requestHeaderAll(req: PlatformRequest, name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) out.push(raw[i + 1]!);
   return out;
+}
+
+/**
+ * One cookie of the request, read from the header without keeping anything on the request (adding a property
+ * to a platform request object costs more than reading a short header again).
+ */
+export function requestCookie(req: PlatformRequest, name: string): string | undefined {
+  return readCookie(requestHeader(req, 'cookie'), name);
 }
 
 /** Parsed cookies of the request, parsed once per request. */

@@ -8,14 +8,19 @@ export interface OidcRequestContext {
   accessToken?: string;
 }
 
-const CONTEXT = Symbol('nestjs-oidc.context');
+/**
+ * The context of each request, beside the request rather than on it: Express re-parents every request
+ * (`setPrototypeOf`), after which V8 adds a property to it slowly (microseconds each); a WeakMap entry is cheap
+ * and goes with the request.
+ */
+const contexts = new WeakMap<PlatformRequest, OidcRequestContext>();
 
 export function setOidcContext(req: PlatformRequest, context: OidcRequestContext): void {
-  (req as { [CONTEXT]?: OidcRequestContext })[CONTEXT] = context;
+  contexts.set(req, context);
   // Passport-compatible: `req.user` is the OidcUser too.
   (req as { user?: OidcUser }).user = context.user;
 }
 
 export function getOidcContext(req: PlatformRequest): OidcRequestContext | undefined {
-  return (req as { [CONTEXT]?: OidcRequestContext })[CONTEXT];
+  return contexts.get(req);
 }

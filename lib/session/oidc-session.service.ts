@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { BoundedCache } from '../cache/bounded-cache.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { serializeCookie } from '../http/cookies.js';
-import { appendSetCookie, requestCookies, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
+import { appendSetCookie, requestCookie, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_SESSION_STORE, type OidcClock } from '../oidc.constants.js';
 import { SessionCrypto } from './session-crypto.js';
 import type { SessionPayload } from './session-payload.js';
@@ -21,7 +21,8 @@ export interface LoadedSession {
 /** What a login hands over to become a session. */
 export type NewSession = Omit<SessionPayload, 'v' | 'createdAt' | 'absoluteExpiresAt'> & { iss: string; sub: string; sid?: string };
 
-const LOADED = Symbol('nestjs-oidc.session');
+/** The session each request resolved to, read once per request (a WeakMap: see `request-context.ts`). */
+const loaded = new WeakMap<PlatformRequest, Promise<LoadedSession | undefined>>();
 /** Opened payloads kept per process, so a hot session is not decrypted on every request. */
 const OPENED_CACHE_ENTRIES = 10_000;
 /** Verified cookies kept per process, so a hot session's cookie is not re-verified on every request. */
@@ -77,12 +78,13 @@ export class OidcSessionService {
    * (in which case the cookie is cleared). Read once per request.
    */
   get(req: PlatformRequest, res?: PlatformResponse): Promise<LoadedSession | undefined> {
-    const holder = req as { [LOADED]?: Promise<LoadedSession | undefined> };
-    return (holder[LOADED] ??= this.load(req, res));
+    let session = loaded.get(req);
+    if (session === undefined) loaded.set(req, (session = this.load(req, res)));
+    return session;
   }
 
   private async load(req: PlatformRequest, res?: PlatformResponse): Promise<LoadedSession | undefined> {
-    const cookie = requestCookies(req).get(this.options.session.cookieName);
+    const cookie = requestCookie(req, this.options.session.cookieName);
     if (!cookie) return undefined;
     const key = this.storeKeyOf(cookie);
     const session = key === undefined ? undefined : await this.read(key);
@@ -216,7 +218,7 @@ export class OidcSessionService {
       }),
     );
     const session = { key, data, payload };
-    (req as { [LOADED]?: Promise<LoadedSession | undefined> })[LOADED] = Promise.resolve(session);
+    loaded.set(req, Promise.resolve(session));
     return session;
   }
 
@@ -237,7 +239,7 @@ export class OidcSessionService {
   async end(req: PlatformRequest, res: PlatformResponse): Promise<LoadedSession | undefined> {
     const session = await this.get(req);
     if (session) await this.storeCall(() => this.store.destroy(session.key));
-    (req as { [LOADED]?: Promise<LoadedSession | undefined> })[LOADED] = Promise.resolve(undefined);
+    loaded.set(req, Promise.resolve(undefined));
     this.clearCookie(res);
     return session;
   }

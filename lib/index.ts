@@ -38,5 +38,6 @@ export { OIDC_BEARER_PASSPORT_STRATEGY, OIDC_PASSPORT_STRATEGY } from './passpor
 export { Public } from './decorators/public.decorator.js';
 export { AuthMethods, type OidcCredentialSource } from './decorators/auth-methods.decorator.js';
 export { Scopes } from './decorators/scopes.decorator.js';
+export { StepUp, type StepUpRequirement } from './decorators/step-up.decorator.js';
 export { Roles, RequireClaims, type ClaimCheck } from './decorators/roles.decorator.js';
 export { CurrentUser, IdToken, UserInfo, AccessToken } from './decorators/user.decorators.js';

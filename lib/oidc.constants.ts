@@ -11,6 +11,7 @@ export const AUTH_METHODS_KEY = 'nestjs-oidc:auth-methods';
 export const SCOPES_KEY = 'nestjs-oidc:scopes';
 export const ROLES_KEY = 'nestjs-oidc:roles';
 export const CLAIM_CHECKS_KEY = 'nestjs-oidc:claim-checks';
+export const STEP_UP_KEY = 'nestjs-oidc:step-up';
 /** Internal: a JSON route that answers 401 rather than redirecting browsers to the login. */
 export const NO_LOGIN_REDIRECT_KEY = 'nestjs-oidc:no-login-redirect';
 

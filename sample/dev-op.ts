@@ -217,9 +217,14 @@ async function grantEverythingRequested(ctx: KoaContextWithOIDC) {
   return grant;
 }
 
+/** The authentication context classes the dev OP offers (its login form's "Sign-in strength"). */
+export const ACR_BASIC = 'urn:example:loa:1';
+export const ACR_STRONG = 'urn:example:loa:2';
+
 function defaultConfiguration(clients: ClientMetadata[], errors: ProviderModule['errors']): Configuration {
   return {
     clients,
+    acrValues: [ACR_BASIC, ACR_STRONG],
     adapter: createInMemoryAdapter(),
     jwks: devSigningKeys(),
     cookies: {
@@ -227,6 +232,7 @@ function defaultConfiguration(clients: ClientMetadata[], errors: ProviderModule[
     },
     claims: {
       acr: null,
+      amr: null,
       sid: null,
       auth_time: null,
       iss: null,
@@ -392,6 +398,12 @@ function loginPage(uid: string, loginHint: unknown, error?: string): string {
   <input type="hidden" name="prompt" value="login"/>
   <input required type="text" name="login" placeholder="Enter any username" value="${escapeHtml(hint)}" autofocus>
   <input type="password" name="password" placeholder="and any password">
+  <label>Sign-in strength
+    <select name="acr">
+      <option value="">password</option>
+      <option value="${ACR_STRONG}">password + security key (for @StepUp routes)</option>
+    </select>
+  </label>
   <button type="submit">Sign-in</button>
 </form>
 <p><a href="/interaction/${escapeHtml(uid)}/abort">Cancel</a></p>`,
@@ -437,7 +449,11 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
       sendHtml(res, 400, loginPage(details.uid, details.params.login_hint, 'Enter a username'));
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    // The strength the user "chose" becomes the session's acr/amr (OIDC Core §2): what @StepUp routes check.
+    const acr = form.get('acr');
+    const strong = acr === ACR_STRONG;
+    const loginResult = { accountId: login, amr: strong ? ['pwd', 'hwk'] : ['pwd'], ...(acr === ACR_BASIC || strong ? { acr } : {}) };
+    await provider.interactionFinished(req, res, { login: loginResult }, { mergeWithLastSubmission: false });
     return;
   }
 

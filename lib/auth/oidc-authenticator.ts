@@ -8,6 +8,7 @@ import { IdTokenClaims } from '../claims/id-token-claims.js';
 import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
+import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { bearerChallenges, markPrivate, type AccessTokenScheme } from '../http/error-response.js';
 import {
@@ -21,11 +22,11 @@ import {
 } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
 import { sanitizeReturnTo } from '../http/return-to.js';
-import { OIDC_OPTIONS } from '../oidc.constants.js';
+import { OIDC_CLOCK, OIDC_OPTIONS, systemClock, type OidcClock } from '../oidc.constants.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import type { SessionPayload } from '../session/session-payload.js';
 import { OidcTokenService } from '../tokens/oidc-token.service.js';
-import { readClaimPath, readRoles, readScopes, type ClaimPath, type OidcUser } from '../user/oidc-user.js';
+import { authenticationFacts, readClaimPath, readRoles, readScopes, type ClaimPath, type OidcUser } from '../user/oidc-user.js';
 
 const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 
@@ -69,6 +70,7 @@ export class OidcAuthenticator {
     private readonly sessions: OidcSessionService,
     private readonly tokens: OidcTokenService,
     @Optional() private readonly accessTokens?: AccessTokenVerifier,
+    @Optional() @Inject(OIDC_CLOCK) private readonly clock: OidcClock = systemClock,
   ) {}
 
   /**
@@ -168,12 +170,13 @@ export class OidcAuthenticator {
     err: OidcError,
     sources: readonly OidcCredentialSource[],
     scope: string | undefined,
+    stepUp?: StepUpRequirement,
   ): string[] | undefined {
     const bearer = this.options.bearer;
     if (!bearer || !sources.includes('bearer')) return undefined;
     const authorization = requestHeader(req, 'authorization');
     if (authorization === undefined && err.code !== 'ERR_OIDC_UNAUTHENTICATED') return undefined;
-    return bearerChallenges({ err, realm: this.realm, bearer, scheme: authorizationScheme(authorization), scope });
+    return bearerChallenges({ err, realm: this.realm, bearer, scheme: authorizationScheme(authorization), scope, stepUp });
   }
 
   /**
@@ -190,15 +193,39 @@ export class OidcAuthenticator {
   }
 
   /**
-   * The login route with this request's path as `returnTo`.
+   * The login route with this request's path as `returnTo` — and, for a step-up, the `acr_values` and `max_age`
+   * the login must ask the OP for (RFC 9470 §4, OIDC Core §3.1.2.1).
    *
    * @internal
    */
-  loginUrlFor(req: PlatformRequest): string {
+  loginUrlFor(req: PlatformRequest, stepUp?: StepUpRequirement): string {
     const loginUrl = new URL(this.options.loginUri);
     // SE-09: `GET //evil.example` on a catch-all must not become an open redirect.
     loginUrl.searchParams.set('returnTo', sanitizeReturnTo(requestPathAndQuery(req)));
+    if (stepUp?.acr) loginUrl.searchParams.set('acr_values', stepUp.acr.join(' '));
+    if (stepUp?.maxAge !== undefined) loginUrl.searchParams.set('max_age', String(stepUp.maxAge));
     return loginUrl.href;
+  }
+
+  /**
+   * Why `user` falls short of a `@StepUp()` requirement (RFC 9470 §3), or undefined when it meets it: `acr` one of
+   * the required values; `auth_time` present and at most `maxAge` seconds ago (with `clockTolerance` for the OP's
+   * clock, OIDC Core §3.1.3.7 step 11).
+   *
+   * @internal
+   */
+  stepUpShortfall(user: OidcUser, requirement: StepUpRequirement): string | undefined {
+    const { acr, maxAge } = requirement;
+    if (acr && (user.acr === undefined || !acr.includes(user.acr))) {
+      return 'A stronger authentication is required for this resource.';
+    }
+    if (maxAge !== undefined) {
+      const now = Math.floor(this.clock.now() / 1000);
+      if (user.authTime === undefined || now - user.authTime > maxAge + this.options.clockTolerance) {
+        return 'A more recent authentication is required for this resource.';
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -276,7 +303,7 @@ export function readIdentity(
   return typeof connector === 'string' && CONNECTOR_ID.test(connector) ? `${connector}:${value}` : undefined;
 }
 
-type BearerUserParts = Pick<OidcUser, 'claims' | 'accessTokenClaims' | 'scopes' | 'roles' | 'identity'>;
+type BearerUserParts = Pick<OidcUser, 'claims' | 'accessTokenClaims' | 'scopes' | 'roles' | 'identity' | 'acr' | 'amr' | 'authTime'>;
 
 /**
  * What a bearer user is built from, per claims object: `AccessTokenVerifier.verifyShared` hands out the same
@@ -324,13 +351,15 @@ function userParts(claims: Readonly<AccessTokenClaims>, options: ResolvedOidcOpt
     scopes: frozen ? (Object.freeze(scopes) as string[]) : scopes,
     roles: frozen ? (Object.freeze(roles) as string[]) : roles,
     ...(identity === undefined ? {} : { identity }),
+    // RFC 9068 §2.2.1: the access token's authentication facts, for @StepUp().
+    ...authenticationFacts(all),
   };
   return frozen ? Object.freeze(built) : built;
 }
 
 // ——— The user of a session ———
 
-type SessionUserParts = Pick<OidcUser, 'claims' | 'idToken' | 'userinfo' | 'scopes' | 'roles'>;
+type SessionUserParts = Pick<OidcUser, 'claims' | 'idToken' | 'userinfo' | 'scopes' | 'roles' | 'acr' | 'amr' | 'authTime'>;
 
 /**
  * What a session's user is built from, per opened payload: the session service keeps an opened payload
@@ -351,6 +380,8 @@ export function sessionUser(session: LoadedSession, options: ResolvedOidcOptions
       userinfo: payload.userinfo ? deepFreeze(reviveClaims(UserInfoClaims, payload.userinfo)) : undefined,
       scopes: Object.freeze(readScopes(payload.scope)) as string[],
       roles: Object.freeze(readRoles(claims, options.roles?.claim)) as string[],
+      // OIDC Core §2: how and when the user authenticated, from the ID token (for @StepUp()).
+      ...authenticationFacts(payload.idTokenClaims),
     };
     sessionParts.set(payload, user);
   }

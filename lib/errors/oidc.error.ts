@@ -44,6 +44,11 @@ export const OIDC_ERROR_CODES = [
   'ERR_OIDC_INTROSPECTION_UNAVAILABLE',
   /** A back-channel logout token failed validation or was replayed (Back-Channel Logout §2.6) (HTTP 400). */
   'ERR_OIDC_INVALID_LOGOUT_TOKEN',
+  /**
+   * The user's authentication is not strong or recent enough for this route (`@StepUp()`), or the OP answered a
+   * step-up login with less than was asked (RFC 9470 §3, `insufficient_user_authentication`) (HTTP 401).
+   */
+  'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION',
 ] as const;
 
 export type OidcErrorCode = (typeof OIDC_ERROR_CODES)[number];
@@ -95,4 +100,5 @@ export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object
   ERR_OIDC_KEYS_UNAVAILABLE: 503,
   ERR_OIDC_INTROSPECTION_UNAVAILABLE: 503,
   ERR_OIDC_INVALID_LOGOUT_TOKEN: 400,
+  ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION: 401,
 });

@@ -3,11 +3,20 @@ import { Reflector } from '@nestjs/core';
 import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
 import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
+import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { loginRedirectException, protectedRouteException } from '../http/error-response.js';
 import type { PlatformRequest, PlatformResponse } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
-import { AUTH_METHODS_KEY, CLAIM_CHECKS_KEY, IS_PUBLIC_KEY, NO_LOGIN_REDIRECT_KEY, ROLES_KEY, SCOPES_KEY } from '../oidc.constants.js';
+import {
+  AUTH_METHODS_KEY,
+  CLAIM_CHECKS_KEY,
+  IS_PUBLIC_KEY,
+  NO_LOGIN_REDIRECT_KEY,
+  ROLES_KEY,
+  SCOPES_KEY,
+  STEP_UP_KEY,
+} from '../oidc.constants.js';
 
 const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 
@@ -22,6 +31,7 @@ interface RouteMetadata {
   readonly scopes: readonly string[];
   readonly roles: readonly string[] | undefined;
   readonly check: ClaimCheck | undefined;
+  readonly stepUp: StepUpRequirement | undefined;
 }
 
 /**
@@ -70,6 +80,7 @@ export class OidcGuard implements CanActivate {
         throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
       }
       setOidcContext(req, authenticated);
+      if (!isPublic && route.stepUp) this.checkStepUp(req, res, authenticated, route);
       if (!isPublic) this.authorize(authenticated, targets);
       return true;
     } catch (err) {
@@ -81,10 +92,12 @@ export class OidcGuard implements CanActivate {
         )
           return true;
         const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
+        const stepUp = err.code === 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION' ? route.stepUp : undefined;
         throw protectedRouteException(err, res, {
           realm: this.authenticator.realm,
           scope,
-          challenges: this.authenticator.challengesFor(req, err, methods, scope),
+          stepUp,
+          challenges: this.authenticator.challengesFor(req, err, methods, scope, stepUp),
         });
       }
       throw err;
@@ -98,6 +111,20 @@ export class OidcGuard implements CanActivate {
     methods: readonly OidcCredentialSource[],
   ): Promise<OidcRequestContext | undefined> {
     return this.authenticator.resolve(req, res, methods);
+  }
+
+  /**
+   * Enforces `@StepUp()` (RFC 9470): a session's browser navigation goes through the login again with the
+   * `acr_values`/`max_age` to ask for; anything else gets 401 `insufficient_user_authentication`.
+   */
+  protected checkStepUp(req: PlatformRequest, res: PlatformResponse, context: OidcRequestContext, route: RouteMetadata): void {
+    const requirement = route.stepUp!;
+    const shortfall = this.authenticator.stepUpShortfall(context.user, requirement);
+    if (shortfall === undefined) return;
+    if (context.user.authMethod === 'session' && !route.noRedirect && this.isBrowserNavigation(req, route.methods)) {
+      throw loginRedirectException(res, this.authenticator.loginUrlFor(req, requirement));
+    }
+    throw new OidcError('ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION', shortfall);
   }
 
   /** Enforces `@Scopes()` (all), `@Roles()` (any) and `@RequireClaims()`. */
@@ -160,6 +187,7 @@ export class OidcGuard implements CanActivate {
       scopes: read<string[]>(SCOPES_KEY) ?? [],
       roles: read<string[]>(ROLES_KEY),
       check: read<ClaimCheck>(CLAIM_CHECKS_KEY),
+      stepUp: read<StepUpRequirement>(STEP_UP_KEY),
     });
   }
 }

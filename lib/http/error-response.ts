@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OIDC_ERROR_STATUS, OidcError, type OidcErrorCode } from '../errors/oidc.error.js';
 import { sendResponse, setResponseHeader, type PlatformResponse } from './platform.js';
 
@@ -49,7 +50,16 @@ const CHALLENGE_ERRORS: Partial<Record<OidcErrorCode, string>> = {
   ERR_OIDC_INVALID_TOKEN: 'invalid_token',
   ERR_OIDC_INVALID_DPOP_PROOF: 'invalid_dpop_proof',
   ERR_OIDC_INSUFFICIENT_SCOPE: 'insufficient_scope',
+  ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION: 'insufficient_user_authentication',
 };
+
+/** RFC 9470 §3: what the client must come back with — `acr_values` and `max_age` of the unmet `@StepUp()`. */
+function stepUpParams(stepUp: StepUpRequirement | undefined): Record<string, string | undefined> {
+  return {
+    acr_values: stepUp?.acr?.join(' '),
+    max_age: stepUp?.maxAge === undefined ? undefined : String(stepUp.maxAge),
+  };
+}
 
 /** What {@link bearerChallenges} needs to know about the failed request. */
 export interface BearerChallengeInput {
@@ -60,6 +70,8 @@ export interface BearerChallengeInput {
   scheme: AccessTokenScheme | undefined;
   /** Required scopes, for `insufficient_scope`. */
   scope?: string;
+  /** The unmet requirement, for `insufficient_user_authentication` (RFC 9470 §3). */
+  stepUp?: StepUpRequirement;
 }
 
 /**
@@ -72,6 +84,7 @@ export interface BearerChallengeInput {
  */
 export function bearerChallenges(input: BearerChallengeInput): string[] | undefined {
   const { err, realm, bearer, scheme, scope } = input;
+  const stepUp = stepUpParams(input.stepUp);
   const dpopAccepted = bearer.dpop !== 'disabled';
   const bearerAccepted = bearer.dpop !== 'required';
   const algs = bearer.algorithms.join(' ');
@@ -86,11 +99,11 @@ export function bearerChallenges(input: BearerChallengeInput): string[] | undefi
 
   const inDpop = dpopAccepted && (err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || scheme === 'dpop' || !bearerAccepted);
   if (inDpop) {
-    const challenges = [challenge('DPoP', { error, algs, error_description: err.message, scope })];
+    const challenges = [challenge('DPoP', { error, algs, error_description: err.message, scope, ...stepUp })];
     if (bearerAccepted) challenges.push(challenge('Bearer', { realm }));
     return challenges;
   }
-  const challenges = [challenge('Bearer', { realm, error, error_description: err.message, scope })];
+  const challenges = [challenge('Bearer', { realm, error, error_description: err.message, scope, ...stepUp })];
   if (dpopAccepted) challenges.push(challenge('DPoP', { algs }));
   return challenges;
 }
@@ -101,6 +114,8 @@ export interface ProtectedRouteFailure {
   realm: string;
   /** Required scopes, for `insufficient_scope`. */
   scope?: string;
+  /** The unmet `@StepUp()`, for `insufficient_user_authentication` (RFC 9470 §3). */
+  stepUp?: StepUpRequirement;
   /** Challenges built by {@link bearerChallenges}; otherwise the single default Bearer challenge. */
   challenges?: string[];
 }
@@ -117,6 +132,14 @@ function authenticateHeader(err: OidcError, failure: ProtectedRouteFailure): str
       return challenge('Bearer', { realm, error: 'invalid_token', error_description: err.message });
     case 'ERR_OIDC_INSUFFICIENT_SCOPE':
       return challenge('Bearer', { realm, error: 'insufficient_scope', error_description: err.message, scope });
+    // RFC 9470 §3: also for a session's API call, so a client knows what to log in with.
+    case 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION':
+      return challenge('Bearer', {
+        realm,
+        error: 'insufficient_user_authentication',
+        error_description: err.message,
+        ...stepUpParams(failure.stepUp),
+      });
     default:
       return undefined;
   }

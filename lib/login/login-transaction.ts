@@ -12,7 +12,12 @@ export interface LoginTransaction {
   returnTo: string;
   /** epoch seconds */
   createdAt: number;
+  /** `max_age` asked of the OP (OIDC Core §3.1.2.1); openid-client then requires and checks `auth_time`. */
   maxAge?: number;
+  /** `acr_values` asked of the OP for a step-up (RFC 9470 §4): the ID token's `acr` must be one of them. */
+  acrValues?: string[];
+  /** A silent login (`prompt=none`): the OP's "needs interaction" answers end anonymously on `returnTo`. */
+  silent?: boolean;
 }
 
 /** SE-11: at most this many logins in progress per browser; the oldest is dropped beyond it. */
@@ -33,7 +38,7 @@ export class LoginTransactions {
     private readonly crypto: SessionCrypto,
   ) {
     this.prefix = `${options.session.cookieName}.tx.`;
-    this.path = new URL(options.redirectUri).pathname.replace(/\/callback$/, '') || '/';
+    this.path = options.routesPath;
   }
 
   private cookieName(state: string): string {

@@ -7,6 +7,7 @@ import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
+import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { requestForm, requestHeader, requestMethod, requestQuery, type PlatformRequest, type PlatformResponse } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
@@ -22,6 +23,27 @@ import { sanitizeReturnTo } from '../http/return-to.js';
 const SINGLE_VALUED = ['state', 'code', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
 /** RS-06: authorization response values larger than this are not from a real OP. */
 const MAX_PARAM_LENGTH = 4096;
+/** OIDC Core §3.1.2.6: what an OP answers `prompt=none` with when it cannot log the user in silently. */
+const SILENT_LOGIN_REFUSALS: ReadonlySet<string> = new Set([
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+]);
+/** One `acr_values` entry: a printable token (the list is space-separated). */
+const ACR_VALUE = /^[\x21-\x7e]{1,255}$/;
+const MAX_ACR_VALUES = 10;
+
+/** What `GET /auth/login` may ask for, from its query string. */
+export interface LoginRequest {
+  returnTo?: unknown;
+  /** RFC 9470 §4 step-up: `acr_values` to ask the OP for (space-separated). */
+  acrValues?: string | null;
+  /** OIDC Core §3.1.2.1 `max_age`, seconds. */
+  maxAge?: string | null;
+  /** Only `none` (a silent login) is taken from the query; any other value is ignored. */
+  prompt?: string | null;
+}
 
 /**
  * The browser login: authorization code flow with PKCE S256, `state` and `nonce` (OIDC Core §3.1,
@@ -52,12 +74,8 @@ export class OidcLoginService {
    * Starts a login: stores a fresh transaction in the browser and returns the OP's authorization URL.
    * `returnTo` is kept only when it is a same-origin relative path.
    */
-  async buildAuthorizationUrl(
-    req: PlatformRequest,
-    res: PlatformResponse,
-    returnTo: unknown,
-    extraParams: Record<string, string> = {},
-  ): Promise<URL> {
+  async buildAuthorizationUrl(req: PlatformRequest, res: PlatformResponse, request: LoginRequest = {}): Promise<URL> {
+    const { acrValues, maxAge, silent } = this.checkLoginRequest(request);
     const config = await this.discovery.getConfiguration();
     // A login that could not be saved at the end must not start: fail now (503) while the store is down.
     await this.sessions.assertStoreAvailable();
@@ -67,12 +85,13 @@ export class OidcLoginService {
       state: client.randomState(),
       nonce: client.randomNonce(),
       codeVerifier,
-      returnTo: sanitizeReturnTo(returnTo),
+      returnTo: sanitizeReturnTo(request.returnTo),
       createdAt: this.now(),
     };
     const params: Record<string, string> = {
       ...this.options.authorizationParams,
-      ...extraParams,
+      ...this.stepUpParams(config, acrValues, maxAge),
+      ...(silent ? { prompt: 'none' } : {}),
       redirect_uri: this.options.redirectUri,
       response_type: 'code',
       scope: this.options.scope,
@@ -82,9 +101,11 @@ export class OidcLoginService {
       code_challenge_method: 'S256',
     };
     if (params.max_age !== undefined) {
-      const maxAge = Number(params.max_age);
-      if (Number.isInteger(maxAge) && maxAge >= 0) tx.maxAge = maxAge;
+      const configured = Number(params.max_age);
+      if (Number.isInteger(configured) && configured >= 0) tx.maxAge = configured;
     }
+    if (acrValues) tx.acrValues = acrValues;
+    if (silent) tx.silent = true;
     let url: URL;
     try {
       url =
@@ -98,12 +119,50 @@ export class OidcLoginService {
     return url;
   }
 
+  /** The step-up and silent-login parts of a login request, checked (400 for a malformed one). */
+  private checkLoginRequest(request: LoginRequest): { acrValues?: string[]; maxAge?: number; silent: boolean } {
+    let acrValues: string[] | undefined;
+    if (request.acrValues !== undefined && request.acrValues !== null) {
+      acrValues = request.acrValues.split(' ').filter(Boolean);
+      if (acrValues.length === 0 || acrValues.length > MAX_ACR_VALUES || !acrValues.every((v) => ACR_VALUE.test(v))) {
+        throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'acr_values must be up to 10 space-separated acr values.');
+      }
+    }
+    let maxAge: number | undefined;
+    if (request.maxAge !== undefined && request.maxAge !== null) {
+      if (!/^\d{1,9}$/.test(request.maxAge)) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'max_age must be a whole number of seconds.');
+      maxAge = Number(request.maxAge);
+    }
+    // API.md §7.2: `prompt=none` only; `login`, `consent`, `select_account` are the app's to choose, not a link's.
+    return { acrValues, maxAge, silent: request.prompt === 'none' };
+  }
+
+  /**
+   * RFC 9470 §4 / OIDC Core §3.1.2.1: a step-up login asks for `acr_values` (and, where the OP supports the
+   * `claims` parameter, for `acr` as an essential claim, §5.5.1.1) and `max_age` — with `prompt=login`, since the
+   * current authentication is already known to be too old.
+   */
+  private stepUpParams(config: client.Configuration, acrValues: string[] | undefined, maxAge: number | undefined): Record<string, string> {
+    const params: Record<string, string> = {};
+    if (acrValues) {
+      params.acr_values = acrValues.join(' ');
+      if (config.serverMetadata().claims_parameter_supported === true) {
+        params.claims = JSON.stringify({ id_token: { acr: { essential: true, values: acrValues } } });
+      }
+    }
+    if (maxAge !== undefined) {
+      params.max_age = String(maxAge);
+      params.prompt = 'login';
+    }
+    return params;
+  }
+
   /**
    * Finishes a login: validates the authorization response against this browser's transaction, redeems
    * the code, validates the ID token (and userinfo), runs `afterCallback`, and starts a new session.
    * Resolves to the same-origin URL to send the browser to.
    */
-  async handleCallback(req: PlatformRequest, res: PlatformResponse): Promise<{ returnTo: string; session: LoadedSession }> {
+  async handleCallback(req: PlatformRequest, res: PlatformResponse): Promise<{ returnTo: string; session?: LoadedSession }> {
     const params = await this.callbackParameters(req);
     const state = params.get('state');
     if (!state) {
@@ -137,6 +196,12 @@ export class OidcLoginService {
         maxAge: tx.maxAge,
       });
     } catch (err) {
+      // OIDC Core §3.1.2.6: a silent login the OP cannot complete without the user ends anonymously where it was
+      // going (API.md §7.2) — after state and iss were checked (openid-client does both before reading `error`).
+      if (tx.silent && err instanceof client.AuthorizationResponseError && SILENT_LOGIN_REFUSALS.has(err.error)) {
+        this.logger.debug(`Silent login ended without a session: the OP answered "${err.error}".`);
+        return { returnTo: new URL(tx.returnTo, this.options.baseUrl.origin).href };
+      }
       throw classifyOpError(err, 'the authorization code grant');
     }
     // OIDC Core §3.1.3.7 steps 6–7: the signature, with the pinned algorithm and the shared key cache.
@@ -144,6 +209,18 @@ export class OidcLoginService {
 
     const idTokenClaims = toClaims(IdTokenClaims, tokens.claims(), 'The ID token');
     this.checkIssuedAt(idTokenClaims, tx);
+    // RFC 9470 §4 / OIDC Core §2: a step-up login must come back with one of the `acr` values it asked for.
+    if (tx.acrValues && (typeof idTokenClaims.acr !== 'string' || !tx.acrValues.includes(idTokenClaims.acr))) {
+      // The values are the request's and the OP's: logged (bounded, control characters stripped), never shown.
+      const got = typeof idTokenClaims.acr === 'string' ? `acr "${logText(idTokenClaims.acr, 100)}"` : 'no acr';
+      this.logger.warn(
+        `Step-up login refused: the ID token carries ${got}; acr_values asked were "${logText(tx.acrValues.join(' '), 300)}".`,
+      );
+      throw new OidcError(
+        'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION',
+        'The sign-in did not reach the authentication level this page needs; sign in again with the stronger method.',
+      );
+    }
 
     let userinfo: UserInfoClaims | undefined;
     if (this.options.fetchUserinfo && config.serverMetadata().userinfo_endpoint) {

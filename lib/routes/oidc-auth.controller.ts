@@ -56,7 +56,12 @@ export class OidcAuthController {
   async startLogin(@Req() req: PlatformRequest, @Res() res: PlatformResponse): Promise<void> {
     try {
       const query = requestQuery(req);
-      const url = await this.login.buildAuthorizationUrl(req, res, query.get('returnTo') ?? undefined);
+      const url = await this.login.buildAuthorizationUrl(req, res, {
+        returnTo: query.get('returnTo') ?? undefined,
+        acrValues: query.get('acr_values'),
+        maxAge: query.get('max_age'),
+        prompt: query.get('prompt'),
+      });
       sendNoStoreRedirect(res, url.href);
     } catch (err) {
       this.fail(res, err, 'login');

@@ -30,6 +30,22 @@ export interface OidcUser {
   sessionId?: string;
   /** Epoch seconds when the session or token expires. */
   expiresAt?: number;
+  /** The authentication context class the user authenticated with (`acr` of the ID token or access token). */
+  acr?: string;
+  /** The authentication methods used (`amr`, RFC 8176), when the OP says. */
+  amr?: string[];
+  /** Epoch seconds when the user last authenticated (`auth_time`), when the OP says. */
+  authTime?: number;
+}
+
+/** `acr`, `amr` and `auth_time` of an ID token or access token (OIDC Core §2, RFC 9068 §2.2.1), checked for type. */
+export function authenticationFacts(claims: Record<string, unknown>): Pick<OidcUser, 'acr' | 'amr' | 'authTime'> {
+  const { acr, amr, auth_time: authTime } = claims;
+  return {
+    ...(typeof acr === 'string' && acr !== '' ? { acr } : {}),
+    ...(Array.isArray(amr) && amr.every((m) => typeof m === 'string') ? { amr: amr as string[] } : {}),
+    ...(typeof authTime === 'number' && Number.isFinite(authTime) ? { authTime } : {}),
+  };
 }
 
 /**

@@ -232,11 +232,11 @@ function defaultConfiguration(clients: ClientMetadata[], errors: ProviderModule[
     },
     claims: {
       acr: null,
-      amr: null,
       sid: null,
       auth_time: null,
       iss: null,
-      openid: ['sub'],
+      // amr (RFC 8176) with every ID token: how the user signed in, beside the acr the login form chose.
+      openid: ['sub', 'amr'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
       email: ['email', 'email_verified'],
     },

@@ -138,9 +138,10 @@ export class OidcLoginService {
   }
 
   /**
-   * RFC 9470 §4 / OIDC Core §3.1.2.1: a step-up login asks for `acr_values` (and, where the OP supports the
-   * `claims` parameter, for `acr` as an essential claim, §5.5.1.1) and `max_age` — with `prompt=login`, since the
-   * current authentication is already known to be too old.
+   * RFC 9470 §4 / OIDC Core §3.1.2.1: a step-up login asks for `acr_values` and `max_age`. Where the OP takes the
+   * `claims` parameter, `acr` is asked as an essential claim (§5.5.1.1), so an OP whose session already meets it
+   * need not ask the user again; elsewhere `acr_values` is only voluntary, and `prompt=login` makes the OP
+   * authenticate the user anew — as it does with `max_age`, since the current authentication is known to be too old.
    */
   private stepUpParams(config: client.Configuration, acrValues: string[] | undefined, maxAge: number | undefined): Record<string, string> {
     const params: Record<string, string> = {};
@@ -148,6 +149,8 @@ export class OidcLoginService {
       params.acr_values = acrValues.join(' ');
       if (config.serverMetadata().claims_parameter_supported === true) {
         params.claims = JSON.stringify({ id_token: { acr: { essential: true, values: acrValues } } });
+      } else {
+        params.prompt = 'login';
       }
     }
     if (maxAge !== undefined) {

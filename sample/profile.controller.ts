@@ -1,6 +1,7 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CurrentUser, OidcGuard, OidcTokenService, type OidcUser } from '../lib/index.js';
+import { CurrentUser, OidcGuard, OidcTokenService, StepUp, type OidcUser } from '../lib/index.js';
+import { ACR_STRONG } from './dev-op.js';
 import { SAMPLE_API_AUDIENCE } from './dev-client.js';
 import { claimText, displayName, escapeHtml, HtmlPage, logoutForm, page } from './html.js';
 
@@ -57,7 +58,21 @@ export class ProfileController {
 ${claimsTable(user.claims)}
 <p>Granted scopes: <code>${escapeHtml(user.scopes.join(' ') || '(none)')}</code></p>
 <p><a class="button secondary" href="/profile/api-token">Get an access token for the API</a> — then call <code>/api/me</code> with <code>curl</code>.</p>
+<p><a class="button secondary" href="/profile/strong">A page that needs the stronger sign-in</a> (<code>@StepUp</code>; choose "password + security key" at the OP).</p>
 <nav><a href="/">Home</a> <a href="/api/me">/api/me (JSON)</a> <a href="/auth/me">/auth/me (built-in)</a> <a href="/routes">Routes</a> ${logoutForm()}</nav>`,
+    );
+  }
+
+  /** `GET /profile/strong`: only for a stronger sign-in (RFC 9470 step-up); a weaker session is sent to log in again. */
+  @Get('profile/strong')
+  @StepUp({ acr: [ACR_STRONG] })
+  @HtmlPage()
+  strong(@CurrentUser() user: OidcUser): string {
+    return page(
+      'Stronger sign-in',
+      `<h1>Signed in strongly</h1>
+<p>acr <code>${escapeHtml(user.acr ?? '(none)')}</code>, amr <code>${escapeHtml((user.amr ?? []).join(' ') || '(none)')}</code>.</p>
+<nav><a href="/profile">Back to your profile</a></nav>`,
     );
   }
 

@@ -42,8 +42,12 @@ export interface OidcModuleOptions {
   baseUrl?: string;
   /** @default 'openid profile email' */
   scope?: string;
-  /** Extra authorization request parameters (`audience`, `resource`, `prompt`, `acr_values`, `max_age`, …). */
-  authorizationParams?: Record<string, string>;
+  /**
+   * Extra authorization request parameters (`audience`, `resource`, `prompt`, `acr_values`, `max_age`, …). An array
+   * is sent as a repeated parameter: `resource: [api1, api2]` makes one login's refresh token good for both APIs
+   * (RFC 8707 §2; then `OidcTokenService.getAccessToken(req, { resource })`).
+   */
+  authorizationParams?: Record<string, string | string[]>;
   /**
    * The algorithm ID tokens (and logout tokens) must be signed with (OIDC Core §3.1.3.7 step 7). By default the
    * OP's advertised asymmetric algorithm, RS256 first. `HS256`/`HS384`/`HS512` — ID tokens signed with the

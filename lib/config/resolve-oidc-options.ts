@@ -28,7 +28,8 @@ export interface ResolvedOidcOptions {
   /** `<base path><prefix>`: the path the module's routes live under (its short-lived cookies are scoped to it). */
   readonly routesPath: string;
   readonly scope: string;
-  readonly authorizationParams: Readonly<Record<string, string>>;
+  /** Extra authorization request parameters; an array is sent as a repeated parameter (RFC 8707 §2 `resource`). */
+  readonly authorizationParams: Readonly<Record<string, string | readonly string[]>>;
   readonly clockTolerance: number;
   /** The pinned ID token algorithm, when configured (else the OP's advertised asymmetric one). */
   readonly idTokenSigningAlg?: string;
@@ -448,9 +449,21 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (typeof scope !== 'string' || !scope.split(' ').includes('openid')) {
     fail('scope', 'must be a space-separated string that includes "openid"', 'Use e.g. "openid profile email".');
   }
-  const authorizationParams = { ...(raw.authorizationParams ?? {}) };
+  const authorizationParams: Record<string, string | readonly string[]> = { ...(raw.authorizationParams ?? {}) };
   for (const [k, v] of Object.entries(authorizationParams)) {
-    if (typeof v !== 'string') fail(`authorizationParams.${k}`, 'must be a string', 'Pass every parameter as a string.');
+    if (Array.isArray(v)) {
+      // API.md §7.2: repeated parameters, e.g. `resource: [api1, api2]` (RFC 8707 §2).
+      if (v.length === 0 || v.length > 20 || !v.every((item) => typeof item === 'string')) {
+        fail(
+          `authorizationParams.${k}`,
+          'must be a string or a non-empty array of at most 20 strings',
+          'Use e.g. ["https://api1", "https://api2"].',
+        );
+      }
+      authorizationParams[k] = Object.freeze([...v]);
+    } else if (typeof v !== 'string') {
+      fail(`authorizationParams.${k}`, 'must be a string or an array of strings', 'Pass every parameter as a string.');
+    }
   }
   // The module owns these: letting options override them would turn off PKCE, state or nonce.
   for (const reserved of [

@@ -88,8 +88,8 @@ export class OidcLoginService {
       returnTo: sanitizeReturnTo(request.returnTo),
       createdAt: this.now(),
     };
+    const configured = this.options.authorizationParams;
     const params: Record<string, string> = {
-      ...this.options.authorizationParams,
       ...this.stepUpParams(config, acrValues, maxAge),
       ...(silent ? { prompt: 'none' } : {}),
       redirect_uri: this.options.redirectUri,
@@ -100,9 +100,17 @@ export class OidcLoginService {
       code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
     };
-    if (params.max_age !== undefined) {
-      const configured = Number(params.max_age);
-      if (Number.isInteger(configured) && configured >= 0) tx.maxAge = configured;
+    // The configured parameters first; the module's own (and a step-up's) win on a clash.
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(configured)) {
+      if (name in params) continue;
+      for (const item of typeof value === 'string' ? [value] : value) query.append(name, item);
+    }
+    for (const [name, value] of Object.entries(params)) query.set(name, value);
+    const askedMaxAge = query.get('max_age');
+    if (askedMaxAge !== null) {
+      const seconds = Number(askedMaxAge);
+      if (Number.isInteger(seconds) && seconds >= 0) tx.maxAge = seconds;
     }
     if (acrValues) tx.acrValues = acrValues;
     if (silent) tx.silent = true;
@@ -110,8 +118,8 @@ export class OidcLoginService {
     try {
       url =
         this.options.pushedAuthorizationRequests && config.serverMetadata().pushed_authorization_request_endpoint
-          ? await client.buildAuthorizationUrlWithPAR(config, params)
-          : client.buildAuthorizationUrl(config, params);
+          ? await client.buildAuthorizationUrlWithPAR(config, query)
+          : client.buildAuthorizationUrl(config, query);
     } catch (err) {
       throw classifyOpError(err, 'the pushed authorization request');
     }

@@ -17,4 +17,19 @@ export interface SessionPayload {
   idTokenClaims: Record<string, unknown>;
   userinfo?: Record<string, unknown>;
   extraClaims?: Record<string, unknown>;
+  /**
+   * Access tokens for other APIs, from the refresh token (RFC 8707 `resource`, API.md §7.2), by
+   * `JSON.stringify([resource, scope])`; at most a handful per session, the oldest dropped first.
+   */
+  resourceTokens?: Record<string, ResourceToken>;
+}
+
+/** An access token the session holds for one (resource, scope). */
+export interface ResourceToken {
+  accessToken: string;
+  tokenType?: string;
+  /** epoch seconds; undefined when the OP did not say */
+  expiresAt?: number;
+  /** epoch seconds */
+  issuedAt: number;
 }

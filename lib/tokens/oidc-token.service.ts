@@ -15,7 +15,7 @@ import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
-import type { SessionPayload } from '../session/session-payload.js';
+import type { ResourceToken, SessionPayload } from '../session/session-payload.js';
 
 /** Tokens the OP issued to the app itself (client credentials, token exchange). */
 export interface OidcTokenSet {
@@ -45,6 +45,16 @@ export interface TokenExchangeParams {
 
 /** Client-credential tokens are renewed this many seconds before they expire. */
 const CLIENT_TOKEN_MARGIN = 30;
+/** Access tokens for other APIs kept per session (API.md §7.2); the oldest is dropped beyond it. */
+const MAX_RESOURCE_TOKENS = 8;
+
+/** What {@link OidcTokenService.getAccessToken} is asked for: a token for another API (RFC 8707). */
+export interface AccessTokenRequest {
+  /** The API's resource indicator (RFC 8707 §2: an absolute URI without a fragment). */
+  resource?: string;
+  /** Down-scoping (RFC 6749 §6): at most the scopes the login granted. */
+  scope?: string;
+}
 const CLIENT_TOKEN_CACHE_ENTRIES = 100;
 const MAX_LIST = 10;
 const MAX_EXTRA_PARAMS = 20;
@@ -73,6 +83,28 @@ const RESERVED_EXCHANGE_PARAMS = new Set([
   'device_code',
 ]);
 
+/** The (resource, scope) a getAccessToken call asks for, checked; undefined for the session's own token. */
+function checkAccessTokenRequest(request: AccessTokenRequest | undefined): { resource?: string; scope?: string } | undefined {
+  if (request === undefined) return undefined;
+  const { resource, scope } = request;
+  if (resource !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(resource);
+    } catch {
+      url = undefined;
+    }
+    // RFC 8707 §2: an absolute URI, no fragment.
+    if (typeof resource !== 'string' || resource.length > 2048 || !url || url.hash || resource.includes('#')) {
+      throw new TypeError('getAccessToken(): `resource` must be an absolute URI without a fragment (RFC 8707 §2).');
+    }
+  }
+  if (scope !== undefined && (typeof scope !== 'string' || scope.trim() === '' || scope.length > 2048)) {
+    throw new TypeError('getAccessToken(): `scope` must be a non-empty space-separated string.');
+  }
+  return resource === undefined && scope === undefined ? undefined : { resource, scope };
+}
+
 function boundedStrings(values: unknown[], name: string): asserts values is string[] {
   if (values.length > MAX_LIST) throw new TypeError(`\`${name}\` takes at most ${MAX_LIST} values.`);
   for (const v of values) {
@@ -99,6 +131,8 @@ export class OidcTokenService {
   private readonly clientFlights = new Map<string, Promise<OidcTokenSet>>();
   /** Single flight per session: concurrent requests of one session share one refresh (SE-12). */
   private readonly refreshing = new Map<string, Promise<LoadedSession>>();
+  /** The last use of each session's refresh token under way here, so uses run one after another. */
+  private readonly refreshTokenUses = new Map<string, Promise<void>>();
 
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
@@ -118,12 +152,109 @@ export class OidcTokenService {
    *
    * @see RFC 6749 §6 (refresh when due)
    */
-  async getAccessToken(req: PlatformRequest): Promise<string | undefined> {
+  async getAccessToken(req: PlatformRequest, request?: AccessTokenRequest): Promise<string | undefined> {
+    const target = checkAccessTokenRequest(request);
     const context = getOidcContext(req);
-    if (context?.user.authMethod !== 'session' && context?.accessToken) return context.accessToken;
+    if (target === undefined && context?.user.authMethod !== 'session' && context?.accessToken) return context.accessToken;
     const session = await this.sessions.get(req);
     if (!session) return undefined;
-    return (await this.ensureFresh(session)).payload.accessToken;
+    if (target === undefined) return (await this.ensureFresh(session)).payload.accessToken;
+    return this.resourceToken(session, target);
+  }
+
+  /**
+   * API.md §7.2: the session's access token for (resource, scope), from its refresh token (RFC 8707 §2, RFC 6749
+   * §6), kept sealed in the session until it is due. Serialized with the session's other refreshes — in this
+   * process and, with a shared store's lock, across instances — since a refresh may rotate the refresh token.
+   */
+  private async resourceToken(loaded: LoadedSession, target: { resource?: string; scope?: string }): Promise<string> {
+    const key = JSON.stringify([target.resource ?? '', target.scope ?? '']);
+    const cached = loaded.payload.resourceTokens?.[key];
+    if (cached && !this.tokenDue(cached.expiresAt, cached.issuedAt)) return cached.accessToken;
+    const updated = await this.serialize(loaded, async () => {
+      const session = await this.sessions.read(loaded.key);
+      if (!session) throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session has ended.');
+      const current = session.payload.resourceTokens?.[key];
+      if (current && !this.tokenDue(current.expiresAt, current.issuedAt)) return session;
+      return this.refreshForResource(session, key, target);
+    });
+    return updated.payload.resourceTokens![key]!.accessToken;
+  }
+
+  private async refreshForResource(
+    session: LoadedSession,
+    key: string,
+    target: { resource?: string; scope?: string },
+  ): Promise<LoadedSession> {
+    const { refreshToken } = session.payload;
+    if (!refreshToken) {
+      throw new OidcError('ERR_OIDC_GRANT_REFUSED', 'The session has no refresh token, so it cannot get tokens for another API.');
+    }
+    const config = await this.discovery.getConfiguration();
+    const params = new URLSearchParams();
+    if (target.resource) params.set('resource', target.resource);
+    if (target.scope) params.set('scope', target.scope);
+    let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
+    try {
+      tokens = await client.refreshTokenGrant(config, refreshToken, params);
+    } catch (err) {
+      const error = this.opFailure(err, 'the refresh token grant for another API');
+      // RFC 6749 §5.2: only a dead grant ends the session; invalid_target / invalid_scope refuse this API alone.
+      if (opRefusalOf(error)?.error === 'invalid_grant') {
+        await this.sessions.destroy(session.key);
+        this.emitFailure(session, error.code, true);
+        throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended: the OpenID Provider refused its refresh token.', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const now = this.now();
+    const entry: ResourceToken = {
+      accessToken: tokens.access_token,
+      tokenType: tokens.token_type,
+      expiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in : undefined,
+      issuedAt: now,
+    };
+    // Newest last; the oldest beyond the bound is dropped (a session does not grow without limit).
+    const { [key]: _previous, ...others } = session.payload.resourceTokens ?? {};
+    const kept = Object.entries(others).slice(-(MAX_RESOURCE_TOKENS - 1));
+    const payload: SessionPayload = {
+      ...session.payload,
+      // RFC 6749 §6 / RFC 9700 §4.14.2: a rotated refresh token replaces the old one for every API.
+      refreshToken: tokens.refresh_token ?? refreshToken,
+      resourceTokens: { ...Object.fromEntries(kept), [key]: entry },
+    };
+    const updated = await this.sessions.update(session, payload);
+    if (!updated) throw new OidcError('ERR_OIDC_SESSION_ENDED', 'The session ended while its tokens were being refreshed.');
+    return updated;
+  }
+
+  /** A token is due `refresh.leeway` seconds (at most half its lifetime) before it expires. */
+  private tokenDue(expiresAt: number | undefined, issuedAt: number): boolean {
+    if (expiresAt === undefined) return false;
+    const leeway = Math.min(this.options.refresh.leeway, Math.max(0, expiresAt - issuedAt) / 2);
+    return expiresAt - leeway <= this.now();
+  }
+
+  /**
+   * Runs `work` after every use of this session's refresh token already under way in this process, and under the
+   * store's lock (other instances) when it has one: each use may rotate the refresh token (RFC 9700 §4.14.2).
+   */
+  private serialize(session: LoadedSession, work: () => Promise<LoadedSession>): Promise<LoadedSession> {
+    const previous = this.refreshTokenUses.get(session.key) ?? Promise.resolve();
+    const lock = this.sessions.lock;
+    const run = () => (lock ? lock.run(`refresh:${session.key}`, work) : work());
+    const next = previous.then(run, run);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.refreshTokenUses.set(session.key, tail);
+    void tail.then(() => {
+      if (this.refreshTokenUses.get(session.key) === tail) this.refreshTokenUses.delete(session.key);
+    });
+    return next;
   }
 
   /**
@@ -166,8 +297,7 @@ export class OidcTokenService {
 
   private refreshNow(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
     // With a shared store, the lock makes the other instances wait and then read the winner's result.
-    const lock = this.sessions.lock;
-    return lock ? lock.run(`refresh:${loaded.key}`, () => this.refreshLocked(loaded, force)) : this.refreshLocked(loaded, force);
+    return this.serialize(loaded, () => this.refreshLocked(loaded, force));
   }
 
   private async refreshLocked(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {

@@ -15,7 +15,13 @@ export { OidcError, OIDC_ERROR_CODES, OIDC_ERROR_STATUS, type OidcErrorCode } fr
 export { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 export { OidcSessionService, type LoadedSession } from './session/oidc-session.service.js';
 export type { SessionPayload } from './session/session-payload.js';
-export { OidcTokenService, type OidcTokenSet, type TokenExchangeParams } from './tokens/oidc-token.service.js';
+export {
+  OidcTokenService,
+  type AccessTokenRequest,
+  type OidcFetchInit,
+  type OidcTokenSet,
+  type TokenExchangeParams,
+} from './tokens/oidc-token.service.js';
 export { OidcEvents, type OidcEvent, type OidcEventType, type OidcEventListener } from './events/oidc-events.service.js';
 export { OidcGuard } from './guards/oidc.guard.js';
 export { OidcAuthenticator, type OidcAuthenticateOptions } from './auth/oidc-authenticator.js';

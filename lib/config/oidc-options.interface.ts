@@ -87,6 +87,13 @@ export interface OidcModuleOptions {
   globalGuard?: boolean;
   /** Hook after a successful callback, before the session is saved. */
   afterCallback?: AfterCallbackHook;
+  /**
+   * Sender-constrained tokens for the session (RFC 9449 §5): each session gets its own DPoP key pair (kept sealed with
+   * the session, never anywhere else); the code grant, refreshes and `OidcTokenService.fetch()` send proofs and honour
+   * the OP's `DPoP-Nonce`. `true` is ES256.
+   * @default false
+   */
+  dpop?: boolean | { algorithm?: 'ES256' | 'EdDSA' };
   /** Outbound HTTP to the OP. */
   http?: {
     /** Milliseconds an OP call may take before it fails with `ERR_OIDC_OP_TIMEOUT` (504). @default 5000 */

@@ -85,6 +85,8 @@ export interface ResolvedOidcOptions {
   };
   readonly roles?: { readonly claim: ClaimPath | ((claims: Record<string, unknown>) => string[]) };
   readonly globalGuard: boolean;
+  /** Sender-constrained session tokens (RFC 9449 §5): the algorithm of each session's DPoP key, when on. */
+  readonly dpop?: { readonly algorithm: 'ES256' | 'EdDSA' };
   readonly afterCallback?: AfterCallbackHook;
   readonly http: { readonly timeout: number };
   /** Transaction (login in progress) lifetime in seconds: RFC 9700 §2.1.1, kept short. */
@@ -142,6 +144,7 @@ const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
     'globalGuard',
     'afterCallback',
     'http',
+    'dpop',
     // the module's synchronous extras, should they reach the options object
     'isGlobal',
     'routes',
@@ -165,6 +168,7 @@ const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   logout: ['postLogoutRedirectUri', 'idpLogout', 'revokeTokens', 'backchannel', 'frontchannel'],
   roles: ['claim'],
   http: ['timeout'],
+  dpop: ['algorithm'],
 };
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */
@@ -356,6 +360,18 @@ function issuerAliasesOf(value: unknown, issuers: readonly string[] | OidcIssuer
     map.set(alias, target);
   }
   return map;
+}
+
+/** The top-level `dpop` option (API.md §7.3): off, on with ES256, or on with the algorithm named. */
+function clientDpopOf(value: unknown): ResolvedOidcOptions['dpop'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return Object.freeze({ algorithm: 'ES256' });
+  if (typeof value !== 'object' || value === null)
+    fail('dpop', 'must be true, false or { algorithm }', 'Use dpop: true, or dpop: { algorithm: "EdDSA" }.');
+  const algorithm = (value as { algorithm?: unknown }).algorithm ?? 'ES256';
+  if (algorithm !== 'ES256' && algorithm !== 'EdDSA')
+    fail('dpop.algorithm', `is not supported ("${String(algorithm)}")`, 'Use "ES256" or "EdDSA".');
+  return Object.freeze({ algorithm });
 }
 
 /** The synchronous extras with their defaults: what decides the module's providers and controllers. */
@@ -676,6 +692,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     }),
     roles,
     globalGuard: optionalBoolean(raw.globalGuard, 'globalGuard', false),
+    dpop: clientDpopOf(raw.dpop),
     afterCallback: raw.afterCallback,
     http: Object.freeze({ timeout: optionalSeconds(raw.http?.timeout, 'http.timeout', 5000, 1) }),
     transactionTtl: 600,

@@ -15,6 +15,7 @@ import type { ReplayCache } from '../cache/replay-cache.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import { readScopes } from '../user/oidc-user.js';
+import { DpopKeys } from '../tokens/dpop-keys.js';
 import { IdTokenVerifier } from '../tokens/id-token.verifier.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
 import { sanitizeReturnTo } from '../http/return-to.js';
@@ -62,6 +63,7 @@ export class OidcLoginService {
     private readonly events: OidcEvents,
     private readonly idTokens: IdTokenVerifier,
     @Inject(OIDC_REPLAY_CACHE) private readonly replays: ReplayCache,
+    private readonly dpopKeys: DpopKeys,
   ) {
     this.transactions = new LoginTransactions(options, sessions.crypto);
   }
@@ -196,16 +198,25 @@ export class OidcLoginService {
     const currentUrl = new URL(this.options.redirectUri);
     currentUrl.search = params.toString();
 
+    // RFC 9449 §5: with the `dpop` option, the session's tokens are bound to a key made for it now.
+    const dpop = this.dpopKeys.enabled ? await this.dpopKeys.newKey(config) : undefined;
+    const dpopOptions = dpop ? { DPoP: dpop.handle } : undefined;
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       // RFC 9207 (iss), state, PKCE, then OIDC Core §3.1.3.7: signature (pinned alg), iss, aud, azp, exp, iat, nonce, auth_time.
-      tokens = await client.authorizationCodeGrant(config, currentUrl, {
-        pkceCodeVerifier: tx.codeVerifier,
-        expectedState: tx.state,
-        expectedNonce: tx.nonce,
-        idTokenExpected: true,
-        maxAge: tx.maxAge,
-      });
+      tokens = await client.authorizationCodeGrant(
+        config,
+        currentUrl,
+        {
+          pkceCodeVerifier: tx.codeVerifier,
+          expectedState: tx.state,
+          expectedNonce: tx.nonce,
+          idTokenExpected: true,
+          maxAge: tx.maxAge,
+        },
+        undefined,
+        dpopOptions,
+      );
     } catch (err) {
       // OIDC Core §3.1.2.6: a silent login the OP cannot complete without the user ends anonymously where it was
       // going (API.md §7.2) — after state and iss were checked (openid-client does both before reading `error`).
@@ -237,7 +248,7 @@ export class OidcLoginService {
     if (this.options.fetchUserinfo && config.serverMetadata().userinfo_endpoint) {
       try {
         // OIDC Core §5.3.4: the userinfo `sub` must equal the ID token's, or the response is discarded.
-        const body = await client.fetchUserInfo(config, tokens.access_token, idTokenClaims.sub);
+        const body = await client.fetchUserInfo(config, tokens.access_token, idTokenClaims.sub, dpopOptions);
         userinfo = toClaims(UserInfoClaims, body, 'The userinfo response');
       } catch (err) {
         throw classifyOpError(err, 'the userinfo request');
@@ -271,7 +282,9 @@ export class OidcLoginService {
       idTokenClaims: { ...idTokenClaims },
       userinfo: userinfo && { ...userinfo },
       extraClaims,
+      ...(dpop ? { dpopKey: dpop.sealed } : {}),
     });
+    if (dpop) this.dpopKeys.remember(session.key, dpop.handle);
     this.logger.log(`Login of subject ${idTokenClaims.sub} completed.`);
     this.events.emit({ type: 'login', iss: idTokenClaims.iss, sub: idTokenClaims.sub, sessionId: session.key });
     return { returnTo: new URL(tx.returnTo, this.options.baseUrl.origin).href, session };

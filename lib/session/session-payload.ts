@@ -22,6 +22,8 @@ export interface SessionPayload {
    * `JSON.stringify([resource, scope])`; at most a handful per session, the oldest dropped first.
    */
   resourceTokens?: Record<string, ResourceToken>;
+  /** The session's DPoP key (RFC 9449 §5, the `dpop` option): the private JWK, sealed here and nowhere else. */
+  dpopKey?: { alg: 'ES256' | 'EdDSA'; jwk: Record<string, unknown> };
 }
 
 /** An access token the session holds for one (resource, scope). */

@@ -6,6 +6,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
+import { DpopKeys, type SealedDpopKey } from './dpop-keys.js';
 import { IdTokenVerifier } from './id-token.verifier.js';
 import { BoundedCache } from '../cache/bounded-cache.js';
 import { OidcError } from '../errors/oidc.error.js';
@@ -47,6 +48,14 @@ export interface TokenExchangeParams {
 const CLIENT_TOKEN_MARGIN = 30;
 /** Access tokens for other APIs kept per session (API.md §7.2); the oldest is dropped beyond it. */
 const MAX_RESOURCE_TOKENS = 8;
+
+/** The request {@link OidcTokenService.fetch} makes: method, body and headers (the `Authorization` header is its own). */
+export interface OidcFetchInit {
+  /** @default 'GET' */
+  method?: string;
+  body?: string | Uint8Array | URLSearchParams | null;
+  headers?: Record<string, string> | Headers;
+}
 
 /** What {@link OidcTokenService.getAccessToken} is asked for: a token for another API (RFC 8707). */
 export interface AccessTokenRequest {
@@ -141,7 +150,51 @@ export class OidcTokenService {
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
     private readonly idTokens: IdTokenVerifier,
+    private readonly dpopKeys: DpopKeys,
   ) {}
+
+  /** RFC 9449 §5: the proof handle of a DPoP-bound session (the `dpop` option), for its token requests. */
+  private async dpopOptions(config: client.Configuration, session: LoadedSession): Promise<client.DPoPOptions | undefined> {
+    const sealed = session.payload.dpopKey;
+    return sealed ? { DPoP: await this.dpopKeys.handleFor(config, session.key, sealed as SealedDpopKey) } : undefined;
+  }
+
+  /**
+   * Calls an API with the request's access token (API.md §7.3): `Authorization: DPoP` and a fresh proof (`htm`, `htu`,
+   * `ath`) when the session's tokens are DPoP-bound, else `Bearer`; the session's token refreshed first when due; one
+   * retry when the API asks for a DPoP nonce (RFC 9449 §9). Resolves to the API's response, whatever its status.
+   *
+   * @see RFC 9449 §7 and §9, RFC 6750 §2.1
+   * @example
+   * ```ts
+   * const res = await tokens.fetch(req, 'https://api.example.com/orders', { method: 'POST', body: JSON.stringify(order) });
+   * ```
+   */
+  async fetch(req: PlatformRequest, input: string | URL, init: OidcFetchInit = {}): Promise<Response> {
+    const accessToken = await this.getAccessToken(req);
+    if (accessToken === undefined)
+      throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'This request has no session or access token to call an API with.');
+    const config = await this.discovery.getConfiguration();
+    const session =
+      getOidcContext(req)?.user.authMethod === 'bearer' || getOidcContext(req)?.user.authMethod === 'dpop'
+        ? undefined
+        : await this.sessions.get(req);
+    const options = session ? await this.dpopOptions(config, session) : undefined;
+    const url = input instanceof URL ? input : new URL(input);
+    try {
+      return await client.fetchProtectedResource(
+        config,
+        accessToken,
+        url,
+        (init.method ?? 'GET').toUpperCase(),
+        init.body ?? null,
+        new Headers(init.headers),
+        options,
+      );
+    } catch (err) {
+      throw this.opFailure(err, `the request to ${url.origin}`);
+    }
+  }
 
   private now(): number {
     return Math.floor(this.clock.now() / 1000);
@@ -196,7 +249,7 @@ export class OidcTokenService {
     if (target.scope) params.set('scope', target.scope);
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      tokens = await client.refreshTokenGrant(config, refreshToken, params);
+      tokens = await client.refreshTokenGrant(config, refreshToken, params, await this.dpopOptions(config, session));
     } catch (err) {
       const error = this.opFailure(err, 'the refresh token grant for another API');
       // RFC 6749 §5.2: only a dead grant ends the session; invalid_target / invalid_scope refuse this API alone.
@@ -312,7 +365,7 @@ export class OidcTokenService {
     const config = await this.discovery.getConfiguration();
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      tokens = await client.refreshTokenGrant(config, refreshToken);
+      tokens = await client.refreshTokenGrant(config, refreshToken, undefined, await this.dpopOptions(config, session));
     } catch (err) {
       const error = this.opFailure(err, 'the refresh token grant');
       const refusal = opRefusalOf(error);

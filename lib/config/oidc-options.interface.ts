@@ -94,6 +94,13 @@ export interface OidcModuleOptions {
    * @default false
    */
   dpop?: boolean | { algorithm?: 'ES256' | 'EdDSA' };
+  /**
+   * `'fapi2'`: the FAPI 2.0 Security Profile — PAR, PKCE S256, `private_key_jwt`, DPoP and the RFC 9207 `iss` of the
+   * authorization response, all required; ID tokens PS256, ES256 or EdDSA. An option that weakens any of them fails
+   * the bootstrap naming the option.
+   * @default unset
+   */
+  profile?: 'fapi2';
   /** Outbound HTTP to the OP. */
   http?: {
     /** Milliseconds an OP call may take before it fails with `ERR_OIDC_OP_TIMEOUT` (504). @default 5000 */

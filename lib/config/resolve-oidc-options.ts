@@ -85,6 +85,8 @@ export interface ResolvedOidcOptions {
   };
   readonly roles?: { readonly claim: ClaimPath | ((claims: Record<string, unknown>) => string[]) };
   readonly globalGuard: boolean;
+  /** `'fapi2'`: the FAPI 2.0 Security Profile is enforced (PAR, PKCE, private_key_jwt, DPoP, RFC 9207 `iss`). */
+  readonly profile?: 'fapi2';
   /** Sender-constrained session tokens (RFC 9449 §5): the algorithm of each session's DPoP key, when on. */
   readonly dpop?: { readonly algorithm: 'ES256' | 'EdDSA' };
   readonly afterCallback?: AfterCallbackHook;
@@ -145,6 +147,7 @@ const KNOWN_OPTIONS: Readonly<Record<string, readonly string[]>> = {
     'afterCallback',
     'http',
     'dpop',
+    'profile',
     // the module's synchronous extras, should they reach the options object
     'isGlobal',
     'routes',
@@ -362,6 +365,39 @@ function issuerAliasesOf(value: unknown, issuers: readonly string[] | OidcIssuer
   return map;
 }
 
+/** FAPI 2.0 Security Profile §5.3.2.2 / §5.4: the ID token algorithms a FAPI 2.0 client accepts. */
+export const FAPI2_ALGORITHMS = Object.freeze(['PS256', 'ES256', 'EdDSA', 'Ed25519'] as const);
+
+/**
+ * FAPI 2.0 Security Profile (API.md §7.3): every option that would weaken it fails the bootstrap, naming the option.
+ * §5.3.3.4 PAR and §5.3.2.2 PKCE S256 (always on here), §5.3.3.3 private_key_jwt or mTLS (mTLS is not offered),
+ * §5.3.3.2 sender-constrained tokens (DPoP), §5.3.2.2 RFC 9207 `iss` (checked at the callback), TLS only.
+ */
+function checkFapi2(raw: OidcModuleOptions, clientAuthMethod: ClientAuthMethod): void {
+  const why = 'the FAPI 2.0 Security Profile (profile: "fapi2") requires';
+  if (clientAuthMethod !== 'private_key_jwt') {
+    fail(
+      'clientAuthMethod',
+      `is "${clientAuthMethod}", but ${why} private_key_jwt (§5.3.3.3)`,
+      'Set clientAuthMethod: "private_key_jwt" and clientPrivateKey.',
+    );
+  }
+  if (raw.clientSecret !== undefined)
+    fail('clientSecret', `is set, but ${why} private_key_jwt, not a shared secret`, 'Remove clientSecret.');
+  if (raw.pushedAuthorizationRequests === false)
+    fail('pushedAuthorizationRequests', `is false, but ${why} PAR (§5.3.3.4)`, 'Remove it (PAR is on).');
+  if (raw.dpop === false) fail('dpop', `is false, but ${why} sender-constrained tokens (§5.3.3.2)`, 'Remove it (DPoP is on).');
+  if (raw.allowInsecureRequests === true)
+    fail('allowInsecureRequests', `is true, but ${why} TLS`, 'Remove it (loopback http stays allowed for development).');
+  const alg = raw.idTokenSigningAlg;
+  if (alg !== undefined && !(FAPI2_ALGORITHMS as readonly string[]).includes(alg)) {
+    fail('idTokenSigningAlg', `is "${alg}", but ${why} PS256, ES256 or EdDSA (§5.4)`, 'Use one of PS256, ES256, EdDSA.');
+  }
+  if (raw.authorizationParams?.response_mode !== undefined) {
+    fail('authorizationParams.response_mode', `is set, but ${why} the plain query response of the code flow`, 'Remove it.');
+  }
+}
+
 /** The top-level `dpop` option (API.md §7.3): off, on with ES256, or on with the algorithm named. */
 function clientDpopOf(value: unknown): ResolvedOidcOptions['dpop'] {
   if (value === undefined || value === false) return undefined;
@@ -426,7 +462,13 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
   if (raw.clientSecret !== undefined && (typeof raw.clientSecret !== 'string' || raw.clientSecret === '')) {
     fail('clientSecret', 'must be a non-empty string when given', 'Remove it for a public client, or set the secret.');
   }
-  const clientAuthMethod: ClientAuthMethod = raw.clientAuthMethod ?? (raw.clientSecret ? 'client_secret_basic' : 'none');
+  const profile = raw.profile;
+  if (profile !== undefined && profile !== 'fapi2')
+    fail('profile', `is not a known profile ("${String(profile)}")`, 'Use "fapi2" or leave it unset.');
+  const fapi2 = profile === 'fapi2';
+  const clientAuthMethod: ClientAuthMethod =
+    raw.clientAuthMethod ?? (fapi2 ? 'private_key_jwt' : raw.clientSecret ? 'client_secret_basic' : 'none');
+  if (fapi2) checkFapi2(raw, clientAuthMethod);
   if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'].includes(clientAuthMethod)) {
     fail(
       'clientAuthMethod',
@@ -680,7 +722,7 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
       cookie: Object.freeze({ secure, sameSite, domain: cookieOpts.domain, path: cookieOpts.path ?? '/' }),
     }),
     refresh: Object.freeze({ auto: refreshAuto, leeway: refreshLeeway }),
-    pushedAuthorizationRequests: optionalBoolean(raw.pushedAuthorizationRequests, 'pushedAuthorizationRequests', false),
+    pushedAuthorizationRequests: optionalBoolean(raw.pushedAuthorizationRequests, 'pushedAuthorizationRequests', fapi2),
     bearer: bearer && Object.freeze(bearer),
     logout: Object.freeze({
       postLogoutRedirectUri,
@@ -692,7 +734,8 @@ export function resolveOidcOptions(raw: OidcModuleOptions, extras?: OidcModuleEx
     }),
     roles,
     globalGuard: optionalBoolean(raw.globalGuard, 'globalGuard', false),
-    dpop: clientDpopOf(raw.dpop),
+    dpop: clientDpopOf(raw.dpop ?? (fapi2 ? true : undefined)),
+    ...(fapi2 ? { profile: 'fapi2' as const } : {}),
     afterCallback: raw.afterCallback,
     http: Object.freeze({ timeout: optionalSeconds(raw.http?.timeout, 'http.timeout', 5000, 1) }),
     transactionTtl: 600,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import * as client from 'openid-client';
-import { ASYMMETRIC_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { ASYMMETRIC_ALGORITHMS, FAPI2_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
@@ -188,13 +188,14 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     // OIDC Core §3.1.3.7 steps 6–8, RFC 8725 §3.1: pin one algorithm for ID tokens, never `none`: the
     // configured one, else the OP's advertised asymmetric one.
     const offered = server.id_token_signing_alg_values_supported ?? ['RS256'];
-    const alg =
-      o.idTokenSigningAlg ??
-      ID_TOKEN_ALG_PREFERENCE.find((a) => offered.includes(a) && (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
+    // FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA only.
+    const acceptable: readonly string[] = o.profile === 'fapi2' ? FAPI2_ALGORITHMS : ASYMMETRIC_ALGORITHMS;
+    const preference = o.profile === 'fapi2' ? FAPI2_ALGORITHMS : ID_TOKEN_ALG_PREFERENCE;
+    const alg = o.idTokenSigningAlg ?? preference.find((a) => offered.includes(a) && acceptable.includes(a));
     if (!alg) {
       throw new OidcError(
         'ERR_OIDC_DISCOVERY_UNAVAILABLE',
-        `The OP ${o.issuer} advertises no asymmetric ID token signing algorithm (it offers: ${offered.map((a) => logText(a, 20)).join(', ')}). ` +
+        `The OP ${o.issuer} advertises no ${o.profile === 'fapi2' ? 'FAPI 2.0 (PS256, ES256, EdDSA)' : 'asymmetric'} ID token signing algorithm (it offers: ${offered.map((a) => logText(a, 20)).join(', ')}). ` +
           'If it signs ID tokens with the client secret, set `idTokenSigningAlg` (e.g. "HS256").',
       );
     }

@@ -116,6 +116,13 @@ export class OidcLoginService {
     }
     if (acrValues) tx.acrValues = acrValues;
     if (silent) tx.silent = true;
+    // FAPI 2.0 Security Profile §5.3.3.4: PAR always; an OP without it cannot serve this profile.
+    if (this.options.profile === 'fapi2' && !config.serverMetadata().pushed_authorization_request_endpoint) {
+      throw new OidcError(
+        'ERR_OIDC_OP_UNAVAILABLE',
+        'profile "fapi2" needs PAR, but the OP publishes no pushed_authorization_request_endpoint.',
+      );
+    }
     let url: URL;
     try {
       url =
@@ -193,6 +200,14 @@ export class OidcLoginService {
       throw new OidcError('ERR_OIDC_TRANSACTION_NOT_FOUND', 'The login took too long and has expired; start the login again.');
     }
     await this.useStateOnce(tx);
+    // FAPI 2.0 Security Profile §5.3.2.2 / RFC 9207 §2.4: the response must name its issuer (openid-client checks
+    // the value); without it a mix-up cannot be ruled out.
+    if (this.options.profile === 'fapi2' && !params.has('iss')) {
+      throw new OidcError(
+        'ERR_OIDC_INVALID_RESPONSE',
+        'The authorization response carries no `iss` (RFC 9207), which the FAPI 2.0 profile requires.',
+      );
+    }
 
     const config = await this.discovery.getConfiguration();
     const currentUrl = new URL(this.options.redirectUri);

@@ -7,11 +7,12 @@ import { Controller, Get, UseGuards } from '@nestjs/common';
 import { clientCredentialsGrant } from 'openid-client';
 import { CurrentUser, OidcGuard, StepUp, type OidcUser } from '../lib/index.js';
 import { ACR_BASIC, ACR_STRONG } from '../sample/dev-op.js';
-import { PLATFORMS, ProfileController } from './fixtures/app.fixture.js';
+import { PLATFORMS, ProfileController, startTestApp, type TestApp } from './fixtures/app.fixture.js';
 import { Browser, type BrowserResponse } from './fixtures/browser.js';
 import { authorizeAtOp, loginThroughApp } from './fixtures/login.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
-import { API_RESOURCE } from './fixtures/op.fixture.js';
+import { API_RESOURCE, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
+import { getFreePort } from './fixtures/ports.js';
 
 @Controller('vault')
 @UseGuards(OidcGuard)
@@ -216,5 +217,44 @@ describe.each(PLATFORMS)('step-up and silent login (%s)', (platform) => {
         expect((await browser.get(`${base}/auth/login?${query}`, { navigation: true })).status).toBe(400);
       }
     });
+  });
+});
+
+describe('step-up at an OP that takes the claims parameter (OIDC Core §5.5.1.1)', () => {
+  let op: TestOp;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const port = await getFreePort();
+    op = await startTestOp({
+      clients: [webClient(`http://127.0.0.1:${port}`)],
+      configuration: { features: { claimsParameter: { enabled: true } } },
+    });
+    t = await startTestApp({
+      platform: 'express',
+      port,
+      options: { issuer: op.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET },
+      controllers: [ProfileController, VaultController],
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await op?.close();
+  });
+
+  it('asks for acr as an essential claim, and lets the OP decide whether to ask the user again (no prompt=login)', async () => {
+    const browser = new Browser();
+    expect((await loginThroughApp(browser, t.baseUrl, 'claimant')).status).toBe(302);
+    const weak = await browser.get(`${t.baseUrl}/vault/strong`, { navigation: true });
+    const login = await browser.get(weak.location!, { navigation: true });
+    const authorize = new URL(login.location!);
+    expect(JSON.parse(authorize.searchParams.get('claims')!)).toEqual({ id_token: { acr: { essential: true, values: [ACR_STRONG] } } });
+    expect(authorize.searchParams.has('prompt')).toBe(false);
+    expect(authorize.searchParams.has('acr_values')).toBe(false);
+    // The OP's session is below the essential acr: it asks the user, who signs in strongly this time.
+    const callback = await browser.get(await authorizeAtOp(browser, authorize.href, 'claimant', { acr: ACR_STRONG }), { navigation: true });
+    expect(callback.location).toBe(`${t.baseUrl}/vault/strong`);
+    expect(JSON.parse((await browser.get(`${t.baseUrl}/vault/strong`, json)).body)).toMatchObject({ acr: ACR_STRONG });
   });
 });

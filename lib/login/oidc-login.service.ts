@@ -155,7 +155,7 @@ export class OidcLoginService {
   }
 
   /**
-   * RFC 9470 §4 / OIDC Core §3.1.2.1: a step-up login asks for `acr_values` and `max_age`. Where the OP takes the
+   * RFC 9470 §4 / OIDC Core §3.1.2.1: a step-up login asks for the `acr` and `max_age`. Where the OP takes the
    * `claims` parameter, `acr` is asked as an essential claim (§5.5.1.1), so an OP whose session already meets it
    * need not ask the user again; elsewhere `acr_values` is only voluntary, and `prompt=login` makes the OP
    * authenticate the user anew — as it does with `max_age`, since the current authentication is known to be too old.
@@ -163,10 +163,11 @@ export class OidcLoginService {
   private stepUpParams(config: client.Configuration, acrValues: string[] | undefined, maxAge: number | undefined): Record<string, string> {
     const params: Record<string, string> = {};
     if (acrValues) {
-      params.acr_values = acrValues.join(' ');
       if (config.serverMetadata().claims_parameter_supported === true) {
+        // Alone: next to `acr_values`, an OP may take the voluntary request over the essential one (oidc-provider does).
         params.claims = JSON.stringify({ id_token: { acr: { essential: true, values: acrValues } } });
       } else {
+        params.acr_values = acrValues.join(' ');
         params.prompt = 'login';
       }
     }

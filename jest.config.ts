@@ -22,7 +22,12 @@ const base: Config = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcOptions as Record<string, unknown>] },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The package's own name, as its users import it (the README's testing example runs as written).
+  moduleNameMapper: {
+    '^nestjs-oidc$': '<rootDir>/lib/index.ts',
+    '^nestjs-oidc/testing$': '<rootDir>/lib/testing/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   setupFiles: ['<rootDir>/test/setup.ts'],

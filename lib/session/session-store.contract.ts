@@ -6,12 +6,29 @@
  * describeSessionStoreContract('MemorySessionStore', async () => ({ store: new MemorySessionStore() }));
  * ```
  *
- * Test-only: it imports from `@jest/globals` (not the ambient Jest globals) so it also type-checks under
- * a configuration that has no Jest types. It uses real (short) waits for expiry so stores backed by a
- * server (Redis) can run it unchanged.
+ * Test-only: it uses the test runner's globals (`describe`, `it`, `expect`, `beforeEach`, `afterEach` — Jest, or
+ * Vitest with `globals: true`), so importing it loads no test framework. It uses real (short) waits for expiry so
+ * stores backed by a server (Redis) can run it unchanged.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { afterEach as AfterEach, beforeEach as BeforeEach, describe as Describe, expect as Expect, it as It } from '@jest/globals';
 import type { OidcSessionData, OidcSessionStore } from './session-store.interface.js';
+
+interface TestGlobals {
+  describe: typeof Describe;
+  it: typeof It;
+  expect: typeof Expect;
+  beforeEach: typeof BeforeEach;
+  afterEach: typeof AfterEach;
+}
+
+/** The runner's globals, or a clear error where there are none. */
+function testGlobals(): TestGlobals {
+  const g = globalThis as unknown as Partial<TestGlobals>;
+  if (typeof g.describe !== 'function' || typeof g.it !== 'function' || typeof g.expect !== 'function') {
+    throw new Error('describeSessionStoreContract() runs in a test file of Jest (or Vitest with globals: true).');
+  }
+  return g as TestGlobals;
+}
 
 const ISS = 'https://op.example.com';
 const OTHER_ISS = 'https://other-op.example.com';
@@ -34,6 +51,7 @@ export function describeSessionStoreContract(
   name: string,
   makeStore: () => Promise<{ store: OidcSessionStore; cleanup?: () => Promise<void> }>,
 ): void {
+  const { describe, it, expect, beforeEach, afterEach } = testGlobals();
   describe(`${name} — OidcSessionStore contract`, () => {
     let store: OidcSessionStore;
     let cleanup: (() => Promise<void>) | undefined;

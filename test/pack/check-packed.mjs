@@ -168,6 +168,20 @@ try {
     if (!files.includes('package/dist/testing/index.d.ts')) throw new Error('dist/testing/index.d.ts missing');
   });
 
+  check('nestjs-oidc/testing refuses to load with NODE_ENV=production', () => {
+    let refused = false;
+    try {
+      execFileSync('node', ['--input-type=module', '-e', `await import('nestjs-oidc/testing')`], {
+        cwd: consumer,
+        env: { ...process.env, NODE_ENV: 'production' },
+        stdio: 'pipe',
+      });
+    } catch (err) {
+      refused = String(err.stderr).includes('refuses to load with NODE_ENV=production');
+    }
+    if (!refused) throw new Error('the testing kit loaded with NODE_ENV=production');
+  });
+
   check('require from CommonJS (require(esm))', () => {
     const out = run(
       'node',

@@ -1,8 +1,10 @@
 // One benchmark server variant, run in its own process so the load generator does not share its event
 // loop. Prints `{"port":…, "cookie":…}` on stdout once listening. Uses the built package (dist/).
 //
-// Variants: `none`, `session-memory`, `session-redis` (REDIS_URL, default redis://127.0.0.1:6379), and
-// `fill-memory:<n>` — n sessions of realistic size in the MemorySessionStore, for its memory growth.
+// Variants: `plain` (the app without OidcModule), `none` (with it; /open unguarded), `session-memory`,
+// `session-redis` (REDIS_URL, default redis://127.0.0.1:6379), and `fill-memory:<n>` — n sessions of a real login's
+// size in the MemorySessionStore (JWT-shaped ID and access tokens whose payloads are real claim sets, a 256-byte
+// RS256 signature each, an opaque refresh token), for its memory growth.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
@@ -30,20 +32,23 @@ Controller()(BenchController);
 const describe = (name) => Object.getOwnPropertyDescriptor(BenchController.prototype, name);
 Get('open')(BenchController.prototype, 'open', describe('open'));
 Get('secure')(BenchController.prototype, 'secure', describe('secure'));
-UseGuards(OidcGuard)(BenchController.prototype, 'secure', describe('secure'));
+if (variant !== 'plain') UseGuards(OidcGuard)(BenchController.prototype, 'secure', describe('secure'));
 
 class AppModule {}
 Module({
-  imports: [
-    OidcModule.forRoot({
-      // Nothing listens here: the session path of the guard never needs the OP.
-      issuer: 'http://127.0.0.1:9',
-      clientId: 'bench',
-      clientSecret: 'bench-secret',
-      baseUrl: 'http://127.0.0.1:3000',
-      session: { secret: 'a-benchmark-session-secret-of-32-chars!', store },
-    }),
-  ],
+  imports:
+    variant === 'plain'
+      ? []
+      : [
+          OidcModule.forRoot({
+            // Nothing listens here: the session path of the guard never needs the OP.
+            issuer: 'http://127.0.0.1:9',
+            clientId: 'bench',
+            clientSecret: 'bench-secret',
+            baseUrl: 'http://127.0.0.1:3000',
+            session: { secret: 'a-benchmark-session-secret-of-32-chars!', store },
+          }),
+        ],
   controllers: [BenchController],
 })(AppModule);
 
@@ -72,32 +77,58 @@ if (variant === 'session-memory' || variant === 'session-redis') {
 }
 
 let fill;
+let sealedLength = 0;
 if (variant.startsWith('fill-memory:')) {
   const count = Number(variant.slice('fill-memory:'.length));
-  // Sizes of a typical login: an RS256 ID token (~1 KB), a JWT access token (~1 KB), an opaque refresh token.
-  const token = (bytes) => randomBytes(bytes).toString('base64url');
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const jwt = (header, payload) => `${b64(header)}.${b64(payload)}.${randomBytes(256).toString('base64url')}`;
+  const iss = 'http://127.0.0.1:9';
+  const now = Math.floor(Date.now() / 1000);
   for (let i = 0; i < count; i += 1) {
-    await createSession({
-      iss: 'http://127.0.0.1:9',
-      sub: `user-${i}`,
-      sid: `sid-${i}`,
-      idTokenClaims: {
-        iss: 'http://127.0.0.1:9',
-        sub: `user-${i}`,
-        aud: 'bench',
-        exp: 0,
-        iat: 0,
-        email: `user-${i}@example.com`,
-        name: `User ${i}`,
-      },
-      idToken: token(750),
-      accessToken: token(750),
-      refreshToken: token(32),
+    const sub = `user-${i}-${randomBytes(8).toString('hex')}`;
+    const sid = randomBytes(16).toString('hex');
+    const idTokenClaims = {
+      iss,
+      sub,
+      aud: 'bench',
+      exp: now + 300,
+      iat: now,
+      auth_time: now,
+      nonce: randomBytes(16).toString('base64url'),
+      sid,
+      at_hash: randomBytes(16).toString('base64url'),
+      email: `user-${i}@example.com`,
+      email_verified: true,
+      name: `User ${i} Example`,
+    };
+    const accessClaims = {
+      iss,
+      sub,
+      aud: 'https://api.bench',
+      exp: now + 300,
+      iat: now,
+      jti: randomBytes(16).toString('hex'),
+      client_id: 'bench',
       scope: 'openid profile email',
+    };
+    await createSession({
+      iss,
+      sub,
+      sid,
+      idTokenClaims,
+      idToken: jwt({ alg: 'RS256', kid: 'k1', typ: 'JWT' }, idTokenClaims),
+      accessToken: jwt({ alg: 'RS256', kid: 'k1', typ: 'at+jwt' }, accessClaims),
+      refreshToken: randomBytes(32).toString('base64url'),
+      tokenType: 'Bearer',
+      accessTokenExpiresAt: now + 300,
+      accessTokenIssuedAt: now,
+      scope: 'openid profile email',
+      userinfo: { sub, email: idTokenClaims.email, name: idTokenClaims.name },
     });
+    if (i === 0) sealedLength = (await store.get([...store.entries.keys()][0])).payload.length;
   }
   globalThis.gc?.();
-  fill = { sessions: store.size, maxEntries: MEMORY_MAX_ENTRIES };
+  fill = { sessions: store.size, maxEntries: MEMORY_MAX_ENTRIES, sealedLength };
 }
 process.stdout.write(`${JSON.stringify({ port, cookie, fill })}\n`);
 process.on('SIGTERM', async () => {

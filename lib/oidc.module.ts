@@ -11,6 +11,7 @@ import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcAuthenticator } from './auth/oidc-authenticator.js';
 import { OidcGuard } from './guards/oidc.guard.js';
 import { OidcPlatformRefusals } from './http/platform-refusals.js';
+import { OidcTelemetry } from './telemetry/oidc-telemetry.js';
 import { DpopKeys } from './tokens/dpop-keys.js';
 import { IdTokenVerifier } from './tokens/id-token.verifier.js';
 import { OidcLoginService } from './login/oidc-login.service.js';
@@ -106,6 +107,7 @@ export class OidcModule extends OidcConfigurableModule {
       OidcLoginService,
       IdTokenVerifier,
       DpopKeys,
+      OidcTelemetry,
       JwksCache,
       DpopVerifier,
       TokenIntrospector,

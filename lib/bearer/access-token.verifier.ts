@@ -8,6 +8,7 @@ import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { jwtLogFacts, logValue } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcTelemetry } from '../telemetry/oidc-telemetry.js';
 import { checkAuthorizedParty } from './authorized-party.js';
 import { assertBearerSchemeAccepted, assertBoundTo, assertDpopSchemeAccepted, assertNotBound, DpopVerifier } from './dpop.verifier.js';
 import { canonicalIssuer, checkTrustedIssuer, JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from '../keys/jwks.cache.js';
@@ -173,6 +174,7 @@ export class AccessTokenVerifier {
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
     @Optional() private readonly introspector?: TokenIntrospector,
     @Optional() private readonly discovery?: OidcDiscoveryService,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {
     this.cache = new VerifiedTokenCache(options.bearer?.cache.maxEntries ?? 0, () => clock.now());
   }
@@ -201,6 +203,11 @@ export class AccessTokenVerifier {
    */
   verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
     const verified = this.verifyChecked(token, opts);
+    const telemetry = this.telemetry;
+    // API.md §7.6: refusals by reason (the error code: no token, claim or subject in it).
+    if (telemetry?.enabled) {
+      verified.catch((err: unknown) => telemetry.count('oidc.bearer.refusals', { reason: err instanceof OidcError ? err.code : 'error' }));
+    }
     // Only with debug logging on does a refusal cost a description (and the success path a `catch`).
     if (!Logger.isLevelEnabled('debug')) return verified;
     return verified.catch((err: unknown) => {
@@ -305,10 +312,12 @@ export class AccessTokenVerifier {
     const cached = this.cache.get(token, cacheKey);
     // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
     if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {
+      this.telemetry?.count('oidc.token_cache.hits');
       // RFC 9068 §4: the issuer must be trusted for THIS request (a resolver may trust other issuers per request).
       checkTrustedIssuer(cached.issuer, trusted);
       return cached;
     }
+    this.telemetry?.count('oidc.token_cache.misses');
     return this.verifyFresh(token, cacheKey, trusted);
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import * as client from 'openid-client';
 import { AccessTokenClaims } from '../claims/access-token-claims.js';
 import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
@@ -8,6 +8,7 @@ import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 import { checkAuthorizedParty } from './authorized-party.js';
 import { checkTrustedIssuer } from '../keys/jwks.cache.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
@@ -66,6 +67,7 @@ export class TokenIntrospector {
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     private readonly discovery: OidcDiscoveryService,
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {
     const maxEntries = options.bearer?.cache.maxEntries ?? 0;
     this.active = new VerifiedTokenCache(maxEntries, () => clock.now());
@@ -115,7 +117,9 @@ export class TokenIntrospector {
     let response: Record<string, unknown>;
     try {
       // RFC 7662 §2.1: the hint only helps the OP look the token up; the answer is checked below regardless.
-      response = (await client.tokenIntrospection(config, token, { token_type_hint: 'access_token' })) as Record<string, unknown>;
+      response = (await traced(this.telemetry, 'oidc.introspection', { 'oidc.issuer': this.options.issuer }, () =>
+        client.tokenIntrospection(config, token, { token_type_hint: 'access_token' }),
+      )) as Record<string, unknown>;
     } catch (err) {
       const error = classifyOpError(err, 'the introspection request');
       // RFC 7662 §2.3 / RFC 6749 §5.2: the OP answered, and refused this API's own request (invalid_client…):

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import * as client from 'openid-client';
 import { ASYMMETRIC_ALGORITHMS, FAPI2_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 import { ProviderMetadata } from '../claims/provider-metadata.js';
 
 /** ID token algorithms we pin, in order of preference (OIDC Core §15.1: RS256 is mandatory to implement). */
@@ -35,6 +36,7 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
   constructor(
     @Inject(OIDC_OPTIONS) private readonly options: ResolvedOidcOptions,
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {}
 
   onModuleInit(): void {
@@ -144,7 +146,11 @@ export class OidcDiscoveryService implements OnModuleInit, OnApplicationShutdown
     this.retryTimer.unref();
   }
 
-  private async discover(): Promise<client.Configuration> {
+  private discover(): Promise<client.Configuration> {
+    return traced(this.telemetry, 'oidc.discovery', { 'oidc.issuer': this.options.issuer }, () => this.discoverNow());
+  }
+
+  private async discoverNow(): Promise<client.Configuration> {
     const o = this.options;
     const timeoutSeconds = Math.max(1, Math.ceil(o.http.timeout / 1000));
     const execute = o.allowInsecureRequests || new URL(o.issuer).protocol === 'http:' ? [client.allowInsecureRequests] : [];

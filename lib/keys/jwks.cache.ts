@@ -7,6 +7,7 @@ import { logText } from '../errors/log-text.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
+import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 
 /**
  * Timing of {@link JwksCache}. The module provides {@link DEFAULT_JWKS_CACHE_SETTINGS} under {@link JWKS_CACHE_SETTINGS}; a
@@ -182,6 +183,7 @@ export class JwksCache {
     private readonly discovery: OidcDiscoveryService,
     @Inject(OIDC_CLOCK) private readonly clock: OidcClock,
     @Optional() @Inject(JWKS_CACHE_SETTINGS) settings?: Partial<JwksCacheSettings>,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {
     this.settings = { ...DEFAULT_JWKS_CACHE_SETTINGS, ...settings };
   }
@@ -342,7 +344,11 @@ export class JwksCache {
 
   private async fetchKeys(state: IssuerKeys): Promise<VerificationKey[]> {
     state.jwksUri ??= await this.jwksUri(state.issuer);
-    const body = await this.fetchJson(state.jwksUri, 'the JWKS request');
+    const jwksUri = state.jwksUri;
+    this.telemetry?.count('oidc.jwks.fetches', { 'oidc.issuer': state.issuer });
+    const body = await traced(this.telemetry, 'oidc.jwks.fetch', { 'oidc.issuer': state.issuer }, () =>
+      this.fetchJson(jwksUri, 'the JWKS request'),
+    );
     if (!isPlainObject(body) || !Array.isArray(body.keys)) {
       throw new OidcError('ERR_OIDC_OP_UNAVAILABLE', `The JWKS of ${state.issuer} is not a JWK Set.`);
     }

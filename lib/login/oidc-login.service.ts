@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { toClaims } from '../claims/claims.validation.js';
@@ -15,6 +15,7 @@ import type { ReplayCache } from '../cache/replay-cache.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import { readScopes } from '../user/oidc-user.js';
+import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 import { DpopKeys } from '../tokens/dpop-keys.js';
 import { IdTokenVerifier } from '../tokens/id-token.verifier.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
@@ -64,6 +65,7 @@ export class OidcLoginService {
     private readonly idTokens: IdTokenVerifier,
     @Inject(OIDC_REPLAY_CACHE) private readonly replays: ReplayCache,
     private readonly dpopKeys: DpopKeys,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {
     this.transactions = new LoginTransactions(options, sessions.crypto);
   }
@@ -184,6 +186,17 @@ export class OidcLoginService {
    * Resolves to the same-origin URL to send the browser to.
    */
   async handleCallback(req: PlatformRequest, res: PlatformResponse): Promise<{ returnTo: string; session?: LoadedSession }> {
+    try {
+      const result = await this.finishLogin(req, res);
+      this.telemetry?.count('oidc.logins', { outcome: result.session ? 'success' : 'anonymous' });
+      return result;
+    } catch (err) {
+      this.telemetry?.count('oidc.logins', { outcome: 'failure', code: err instanceof OidcError ? err.code : 'error' });
+      throw err;
+    }
+  }
+
+  private async finishLogin(req: PlatformRequest, res: PlatformResponse): Promise<{ returnTo: string; session?: LoadedSession }> {
     const params = await this.callbackParameters(req);
     const state = params.get('state');
     if (!state) {
@@ -220,18 +233,20 @@ export class OidcLoginService {
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       // RFC 9207 (iss), state, PKCE, then OIDC Core §3.1.3.7: signature (pinned alg), iss, aud, azp, exp, iat, nonce, auth_time.
-      tokens = await client.authorizationCodeGrant(
-        config,
-        currentUrl,
-        {
-          pkceCodeVerifier: tx.codeVerifier,
-          expectedState: tx.state,
-          expectedNonce: tx.nonce,
-          idTokenExpected: true,
-          maxAge: tx.maxAge,
-        },
-        undefined,
-        dpopOptions,
+      tokens = await traced(this.telemetry, 'oidc.grant', { 'oidc.grant_type': 'authorization_code' }, () =>
+        client.authorizationCodeGrant(
+          config,
+          currentUrl,
+          {
+            pkceCodeVerifier: tx.codeVerifier,
+            expectedState: tx.state,
+            expectedNonce: tx.nonce,
+            idTokenExpected: true,
+            maxAge: tx.maxAge,
+          },
+          undefined,
+          dpopOptions,
+        ),
       );
     } catch (err) {
       // OIDC Core §3.1.2.6: a silent login the OP cannot complete without the user ends anonymously where it was

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { ReplayCache } from '../cache/replay-cache.js';
 import { CLIENT_SECRET_ALGORITHMS, type ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
@@ -12,6 +12,7 @@ import { requestForm, type PlatformRequest } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { OidcSessionService } from '../session/oidc-session.service.js';
+import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 
 /**
  * OP-initiated logout: back-channel (OpenID Connect Back-Channel Logout 1.0) and front-channel
@@ -30,6 +31,7 @@ export class OidcChannelLogoutService {
     private readonly sessions: OidcSessionService,
     private readonly events: OidcEvents,
     private readonly jwks: JwksCache,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {}
 
   /**
@@ -38,7 +40,11 @@ export class OidcChannelLogoutService {
    * token matching no session is still a success. Throws `ERR_OIDC_INVALID_REQUEST` (400) for a malformed request,
    * `ERR_OIDC_INVALID_LOGOUT_TOKEN` (400) for a token that fails §2.6 or is replayed.
    */
-  async handle(req: PlatformRequest): Promise<number> {
+  handle(req: PlatformRequest): Promise<number> {
+    return traced(this.telemetry, 'oidc.logout.backchannel', {}, () => this.handleBackchannel(req), false);
+  }
+
+  private async handleBackchannel(req: PlatformRequest): Promise<number> {
     const form = await requestForm(req);
     if (!form) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Expected an application/x-www-form-urlencoded body.');
     const tokens = form.getAll('logout_token');

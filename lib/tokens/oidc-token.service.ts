@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import * as client from 'openid-client';
 import { toClaims } from '../claims/claims.validation.js';
 import { IdTokenClaims } from '../claims/id-token-claims.js';
@@ -14,6 +14,7 @@ import type { PlatformRequest } from '../http/platform.js';
 import { getOidcContext } from '../http/request-context.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
+import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import { OidcSessionService, type LoadedSession } from '../session/oidc-session.service.js';
 import type { ResourceToken, SessionPayload } from '../session/session-payload.js';
@@ -151,7 +152,13 @@ export class OidcTokenService {
     private readonly events: OidcEvents,
     private readonly idTokens: IdTokenVerifier,
     private readonly dpopKeys: DpopKeys,
+    @Optional() private readonly telemetry?: OidcTelemetry,
   ) {}
+
+  /** A grant at the token endpoint, in an `oidc.grant` span (API.md §7.6). */
+  private grant<T>(grantType: string, work: () => Promise<T>): Promise<T> {
+    return traced(this.telemetry, 'oidc.grant', { 'oidc.grant_type': grantType }, work);
+  }
 
   /** RFC 9449 §5: the proof handle of a DPoP-bound session (the `dpop` option), for its token requests. */
   private async dpopOptions(config: client.Configuration, session: LoadedSession): Promise<client.DPoPOptions | undefined> {
@@ -249,7 +256,8 @@ export class OidcTokenService {
     if (target.scope) params.set('scope', target.scope);
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      tokens = await client.refreshTokenGrant(config, refreshToken, params, await this.dpopOptions(config, session));
+      const dpop = await this.dpopOptions(config, session);
+      tokens = await this.grant('refresh_token', () => client.refreshTokenGrant(config, refreshToken, params, dpop));
     } catch (err) {
       const error = this.opFailure(err, 'the refresh token grant for another API');
       // RFC 6749 §5.2: only a dead grant ends the session; invalid_target / invalid_scope refuse this API alone.
@@ -350,7 +358,16 @@ export class OidcTokenService {
 
   private refreshNow(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
     // With a shared store, the lock makes the other instances wait and then read the winner's result.
-    return this.serialize(loaded, () => this.refreshLocked(loaded, force));
+    return this.serialize(loaded, () => this.refreshLocked(loaded, force)).then(
+      (session) => {
+        this.telemetry?.count('oidc.refreshes', { outcome: 'success' });
+        return session;
+      },
+      (err: unknown) => {
+        this.telemetry?.count('oidc.refreshes', { outcome: 'failure', code: err instanceof OidcError ? err.code : 'error' });
+        throw err;
+      },
+    );
   }
 
   private async refreshLocked(loaded: LoadedSession, force: boolean): Promise<LoadedSession> {
@@ -365,7 +382,8 @@ export class OidcTokenService {
     const config = await this.discovery.getConfiguration();
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      tokens = await client.refreshTokenGrant(config, refreshToken, undefined, await this.dpopOptions(config, session));
+      const dpop = await this.dpopOptions(config, session);
+      tokens = await this.grant('refresh_token', () => client.refreshTokenGrant(config, refreshToken, undefined, dpop));
     } catch (err) {
       const error = this.opFailure(err, 'the refresh token grant');
       const refusal = opRefusalOf(error);
@@ -470,7 +488,7 @@ export class OidcTokenService {
     if (scope) body.set('scope', scope);
     for (const r of resources) body.append('resource', r);
     try {
-      return this.toTokenSet(await client.clientCredentialsGrant(config, body));
+      return this.toTokenSet(await this.grant('client_credentials', () => client.clientCredentialsGrant(config, body)));
     } catch (err) {
       throw this.opFailure(err, 'the client credentials grant');
     }
@@ -525,7 +543,8 @@ export class OidcTokenService {
     }
     const config = await this.discovery.getConfiguration();
     try {
-      return this.toTokenSet(await client.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', body));
+      const exchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
+      return this.toTokenSet(await this.grant(exchange, () => client.genericGrantRequest(config, exchange, body)));
     } catch (err) {
       throw this.opFailure(err, 'the token exchange');
     }

@@ -57,4 +57,9 @@ export default tseslint.config(
     ignores: ['lib/**/*.spec.ts'],
     rules: { 'no-console': 'error' },
   },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

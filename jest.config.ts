@@ -21,11 +21,15 @@ const base: Config = {
   testEnvironment: '<rootDir>/test/setup/environment.mjs',
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
-  transform: { '^.+\\.ts$': ['@swc/jest', swcOptions as Record<string, unknown>] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', swcOptions as Record<string, unknown>],
+  },
   // The package's own name, as its users import it (the README's testing example runs as written).
   moduleNameMapper: {
     '^nestjs-oidc$': '<rootDir>/lib/index.ts',
     '^nestjs-oidc/testing$': '<rootDir>/lib/testing/index.ts',
+    // see the file: an ESM-only dependency of Mercurius that Jest on Node 20 cannot require()
+    '^content-disposition$': '<rootDir>/test/setup/content-disposition.cjs',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],

@@ -1,8 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { transportRequestOf } from '../http/execution-context.js';
 import { getOidcContext } from '../http/request-context.js';
 
+/** The request's authentication, on an HTTP route or a GraphQL resolver. */
 function context(ctx: ExecutionContext) {
-  return getOidcContext(ctx.switchToHttp().getRequest<object>());
+  const request = transportRequestOf(ctx);
+  return request ? getOidcContext(request.req) : undefined;
 }
 
 /**

@@ -5,7 +5,8 @@ import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OidcError } from '../errors/oidc.error.js';
-import { loginRedirectException, protectedRouteException } from '../http/error-response.js';
+import { graphqlError, loginRedirectException, protectedRouteException } from '../http/error-response.js';
+import { transportRequestOf } from '../http/execution-context.js';
 import type { PlatformRequest, PlatformResponse } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
 import {
@@ -19,6 +20,10 @@ import {
 } from '../oidc.constants.js';
 
 const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
+/** GraphQL: each HTTP request's authentication, by accepted credential sources (see `authenticateOnce`). */
+const graphqlAuthentications = new WeakMap<PlatformRequest, Map<string, Promise<OidcRequestContext | undefined>>>();
+/** A GraphQL context without an HTTP response (a subscription, a test): headers set on it go nowhere. */
+const NO_RESPONSE: PlatformResponse = Object.freeze({ setHeader() {}, getHeader() {} });
 
 type ReflectorTargets = Parameters<Reflector['getAllAndOverride']>[1];
 
@@ -65,22 +70,24 @@ export class OidcGuard implements CanActivate {
   private readonly routes = new WeakMap<object, WeakMap<object, RouteMetadata>>();
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
-    const http = context.switchToHttp();
-    const req = http.getRequest<PlatformRequest>();
-    const res = http.getResponse<PlatformResponse>();
+    // HTTP routes and GraphQL resolvers (API.md §7.4); other transports (RPC, WebSockets) are not this guard's.
+    const request = transportRequestOf(context);
+    if (!request) return true;
+    const { req, transport } = request;
+    const res = request.res ?? NO_RESPONSE;
     const route = this.route(context.getHandler(), context.getClass());
     const { isPublic, methods, targets } = route;
+    const graphql = transport === 'graphql';
 
     try {
-      const authenticated = await this.authenticate(req, res, methods);
+      const authenticated = await (graphql ? this.authenticateOnce(req, res, methods) : this.authenticate(req, res, methods));
       if (!authenticated) {
         if (isPublic) return true;
-        if (!route.noRedirect && this.isBrowserNavigation(req, methods)) throw this.redirectToLogin(req, res);
+        if (!graphql && !route.noRedirect && this.isBrowserNavigation(req, methods)) throw this.redirectToLogin(req, res);
         throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
       }
       setOidcContext(req, authenticated);
-      if (!isPublic && route.stepUp) this.checkStepUp(req, res, authenticated, route);
+      if (!isPublic && route.stepUp) this.checkStepUp(req, res, authenticated, route, graphql);
       if (!isPublic) this.authorize(authenticated, targets);
       return true;
     } catch (err) {
@@ -93,15 +100,34 @@ export class OidcGuard implements CanActivate {
           return true;
         const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
         const stepUp = err.code === 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION' ? route.stepUp : undefined;
-        throw protectedRouteException(err, res, {
+        const failure = {
           realm: this.authenticator.realm,
           scope,
           stepUp,
           challenges: this.authenticator.challengesFor(req, err, methods, scope, stepUp),
-        });
+        };
+        if (graphql) throw graphqlError(err, request.res, failure);
+        throw protectedRouteException(err, res, failure);
       }
       throw err;
     }
+  }
+
+  /**
+   * GraphQL: a query with several guarded fields (or a batch) runs the guard once per field, often concurrently; the
+   * HTTP request is authenticated once and every field shares the result.
+   */
+  private authenticateOnce(
+    req: PlatformRequest,
+    res: PlatformResponse,
+    methods: readonly OidcCredentialSource[],
+  ): Promise<OidcRequestContext | undefined> {
+    let perRequest = graphqlAuthentications.get(req);
+    if (!perRequest) graphqlAuthentications.set(req, (perRequest = new Map()));
+    const key = methods.join(' ');
+    let result = perRequest.get(key);
+    if (!result) perRequest.set(key, (result = this.authenticate(req, res, methods)));
+    return result;
   }
 
   /** Resolves the request's credentials to a user, or undefined when it carries none ({@link OidcAuthenticator}). */
@@ -117,11 +143,17 @@ export class OidcGuard implements CanActivate {
    * Enforces `@StepUp()` (RFC 9470): a session's browser navigation goes through the login again with the
    * `acr_values`/`max_age` to ask for; anything else gets 401 `insufficient_user_authentication`.
    */
-  protected checkStepUp(req: PlatformRequest, res: PlatformResponse, context: OidcRequestContext, route: RouteMetadata): void {
+  protected checkStepUp(
+    req: PlatformRequest,
+    res: PlatformResponse,
+    context: OidcRequestContext,
+    route: RouteMetadata,
+    graphql = false,
+  ): void {
     const requirement = route.stepUp!;
     const shortfall = this.authenticator.stepUpShortfall(context.user, requirement);
     if (shortfall === undefined) return;
-    if (context.user.authMethod === 'session' && !route.noRedirect && this.isBrowserNavigation(req, route.methods)) {
+    if (!graphql && context.user.authMethod === 'session' && !route.noRedirect && this.isBrowserNavigation(req, route.methods)) {
       throw loginRedirectException(res, this.authenticator.loginUrlFor(req, requirement));
     }
     throw new OidcError('ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION', shortfall);

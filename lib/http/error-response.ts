@@ -1,4 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { HttpException, IntrinsicException } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OIDC_ERROR_STATUS, OidcError, type OidcErrorCode } from '../errors/oidc.error.js';
@@ -275,4 +275,44 @@ export function sendLoggedOutLanding(res: PlatformResponse, location: string | u
     '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>Signed out</h1><p>You are signed out.</p></body></html>',
     { ...HTML_HEADERS, 'clear-site-data': '"cache"' },
   );
+}
+
+/**
+ * A protected resolver's refusal. GraphQL execution wraps what a resolver (or its guard) throws into a GraphQLError and
+ * keeps its `extensions` (graphql-js `locatedError`), which Apollo and Mercurius both send; as a Nest
+ * IntrinsicException it is not logged as an unexpected error by Nest's exception handler.
+ */
+export class OidcGraphQLError extends IntrinsicException {
+  override readonly name = 'OidcGraphQLError';
+
+  constructor(
+    message: string,
+    readonly extensions: Readonly<{ code: string; oidcCode: OidcErrorCode }>,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A protected resolver's failure (API.md §7.4): a GraphQL error, never a redirect — `extensions.code`
+ * `UNAUTHENTICATED` for missing or refused credentials, `FORBIDDEN` for a refused scope, role, claim or step-up,
+ * `BAD_REQUEST` / `SERVICE_UNAVAILABLE` otherwise — and `extensions.oidcCode`. The RFC 6750 / RFC 9470 challenge goes
+ * on the HTTP response when there is one.
+ */
+export function graphqlError(err: OidcError, res: PlatformResponse | undefined, failure: ProtectedRouteFailure): OidcGraphQLError {
+  if (res) {
+    setResponseHeader(res, 'cache-control', 'no-store');
+    const wwwAuthenticate = authenticateHeader(err, failure);
+    if (wwwAuthenticate !== undefined) setResponseHeader(res, 'www-authenticate', wwwAuthenticate);
+  }
+  const status = OIDC_ERROR_STATUS[err.code];
+  const code =
+    err.code === 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION' || status === 403
+      ? 'FORBIDDEN'
+      : status === 401
+        ? 'UNAUTHENTICATED'
+        : status === 400
+          ? 'BAD_REQUEST'
+          : 'SERVICE_UNAVAILABLE';
+  return new OidcGraphQLError(err.message, Object.freeze({ code, oidcCode: err.code }));
 }

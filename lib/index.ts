@@ -25,6 +25,7 @@ export {
 export { OidcEvents, type OidcEvent, type OidcEventType, type OidcEventListener } from './events/oidc-events.service.js';
 export { OidcGuard } from './guards/oidc.guard.js';
 export { OidcAuthenticator, type OidcAuthenticateOptions } from './auth/oidc-authenticator.js';
+export { OidcSocketAuth } from './auth/oidc-socket-auth.js';
 export { AccessTokenVerifier, type AccessTokenVerifyOptions } from './bearer/access-token.verifier.js';
 export { MemoryReplayCache, type ReplayCache } from './cache/replay-cache.js';
 export type { SessionLock } from './cache/session-lock.js';

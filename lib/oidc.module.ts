@@ -9,6 +9,7 @@ import { resolveOidcExtras, resolveOidcOptions, type ResolvedOidcOptions } from 
 import { OidcEvents } from './events/oidc-events.service.js';
 import { OidcDiscoveryService } from './discovery/oidc-discovery.service.js';
 import { OidcAuthenticator } from './auth/oidc-authenticator.js';
+import { OidcSocketAuth } from './auth/oidc-socket-auth.js';
 import { OidcGuard } from './guards/oidc.guard.js';
 import { OidcPlatformRefusals } from './http/platform-refusals.js';
 import { OidcTelemetry } from './telemetry/oidc-telemetry.js';
@@ -41,6 +42,7 @@ const PUBLIC_PROVIDERS = [
   OidcSessionService,
   OidcTokenService,
   OidcAuthenticator,
+  OidcSocketAuth,
   OidcGuard,
   AccessTokenVerifier,
   OidcEvents,

@@ -1,10 +1,11 @@
-import { type CanActivate, type ExecutionContext, HttpException, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpException, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
+import { OidcSocketAuth } from '../auth/oidc-socket-auth.js';
 import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
 import { graphqlError, loginRedirectException, protectedRouteException } from '../http/error-response.js';
 import { transportRequestOf } from '../http/execution-context.js';
 import type { PlatformRequest, PlatformResponse } from '../http/platform.js';
@@ -22,6 +23,8 @@ import {
 const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 /** GraphQL: each HTTP request's authentication, by accepted credential sources (see `authenticateOnce`). */
 const graphqlAuthentications = new WeakMap<PlatformRequest, Map<string, Promise<OidcRequestContext | undefined>>>();
+/** `@nestjs/websockets`, present wherever a gateway runs (a variable, so no bundler makes it a dependency). */
+const WEBSOCKETS = '@nestjs/websockets';
 /** A GraphQL context without an HTTP response (a subscription, a test): headers set on it go nowhere. */
 const NO_RESPONSE: PlatformResponse = Object.freeze({ setHeader() {}, getHeader() {} });
 
@@ -61,6 +64,7 @@ export class OidcGuard implements CanActivate {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly authenticator: OidcAuthenticator,
+    @Optional() protected readonly sockets?: OidcSocketAuth,
   ) {}
 
   /**
@@ -73,6 +77,7 @@ export class OidcGuard implements CanActivate {
     // HTTP routes and GraphQL resolvers (API.md §7.4); other transports (RPC, WebSockets) are not this guard's.
     const request = transportRequestOf(context);
     if (!request) return true;
+    if (request.transport === 'ws') return this.canActivateSocket(request.req, this.route(context.getHandler(), context.getClass()));
     const { req, transport } = request;
     const res = request.res ?? NO_RESPONSE;
     const route = this.route(context.getHandler(), context.getClass());
@@ -110,6 +115,29 @@ export class OidcGuard implements CanActivate {
         throw protectedRouteException(err, res, failure);
       }
       throw err;
+    }
+  }
+
+  /**
+   * WebSocket messages (API.md §7.4): the socket's handshake authenticated once, its credential re-checked for each
+   * message; a refusal is a `WsException('Unauthorized')` (or `'Forbidden'`) and an unauthenticated socket is disconnected.
+   */
+  private async canActivateSocket(client: object, route: RouteMetadata): Promise<boolean> {
+    try {
+      if (!this.sockets) throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'WebSocket authentication is not available.');
+      const context = await this.sockets.contextFor(client);
+      if (!route.isPublic) {
+        if (route.stepUp && this.authenticator.stepUpShortfall(context.user, route.stepUp) !== undefined) {
+          throw new OidcError('ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION', 'A stronger or more recent authentication is required.');
+        }
+        this.authorize(context, route.targets);
+      }
+      return true;
+    } catch (err) {
+      if (!(err instanceof OidcError)) throw err;
+      if (route.isPublic) return true;
+      const { WsException } = (await import(WEBSOCKETS)) as { WsException: new (error: string) => Error };
+      throw new WsException(OIDC_ERROR_STATUS[err.code] === 403 ? 'Forbidden' : 'Unauthorized');
     }
   }
 

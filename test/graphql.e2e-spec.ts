@@ -81,11 +81,17 @@ describe.each(drivers)('GraphQL with %s on %s', (driver, platform) => {
     op = await startTestOp({ clients: [webClient(`http://127.0.0.1:${port}`)] });
     const graphql =
       driver === 'Apollo'
-        ? GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] })
+        ? GraphQLModule.forRoot<ApolloDriverConfig>({
+            driver: ApolloDriver,
+            autoSchemaFile: true,
+            fieldResolverEnhancers: ['guards'],
+            allowBatchedHttpRequests: true,
+          })
         : GraphQLModule.forRoot<MercuriusDriverConfig>({
             driver: MercuriusDriver,
             autoSchemaFile: true,
             fieldResolverEnhancers: ['guards'],
+            allowBatchedQueries: true,
           });
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -169,5 +175,21 @@ describe.each(drivers)('GraphQL with %s on %s', (driver, platform) => {
       { id: 'o2', owner: TEST_CLIENT_ID },
     ]);
     expect(verifications).toBe(2);
+  });
+
+  it('a batch of operations in one HTTP request authenticates once', async () => {
+    const resolve = jest.spyOn(app.get(OidcAuthenticator), 'resolve');
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify([{ query: '{ viewer { sub } }' }, { query: '{ orders { owner } }' }]),
+    });
+    const body = (await res.json()) as Array<{ data?: Record<string, unknown> }>;
+    expect(body.map((b) => b.data)).toEqual([
+      { viewer: { sub: TEST_CLIENT_ID } },
+      { orders: [{ owner: TEST_CLIENT_ID }, { owner: TEST_CLIENT_ID }] },
+    ]);
+    expect(resolve).toHaveBeenCalledTimes(1);
+    resolve.mockRestore();
   });
 });

@@ -168,6 +168,24 @@ try {
     if (!files.includes('package/dist/testing/index.d.ts')) throw new Error('dist/testing/index.d.ts missing');
   });
 
+  check('nestjs-oidc/testing loads from ESM and from CommonJS (require(esm))', () => {
+    const esm = run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `const t = await import('nestjs-oidc/testing'); console.log(typeof t.createTestIssuer, typeof t.sessionCookieFor)`,
+      ],
+      consumer,
+    );
+    const cjs = run(
+      'node',
+      ['-e', `const t = require('nestjs-oidc/testing'); console.log(typeof t.createTestIssuer, typeof t.sessionCookieFor)`],
+      consumer,
+    );
+    for (const out of [esm, cjs]) if (!out.includes('function function')) throw new Error(out);
+  });
+
   check('nestjs-oidc/testing refuses to load with NODE_ENV=production', () => {
     let refused = false;
     try {

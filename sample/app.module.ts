@@ -1,7 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { OidcModule, type OidcModuleOptions } from '../lib/index.js';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { GraphQLModule } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { HomeController, RoutesController } from './home.controller.js';
+import { LiveController, SampleGateway, SampleResolver } from './live.js';
 import { SAMPLE_API_AUDIENCE } from './dev-client.js';
 import { ProfileController } from './profile.controller.js';
 
@@ -35,12 +39,21 @@ function oidcModuleFromConfig(): DynamicModule {
   });
 }
 
-const controllers = [HomeController, ProfileController, RoutesController];
+const controllers = [HomeController, ProfileController, RoutesController, LiveController];
+const providers = [SampleResolver, SampleGateway];
+
+/** `POST /graphql`: Apollo on Express, Mercurius on Fastify (code first, the schema kept in memory). */
+function graphqlFor(platform: string | undefined): DynamicModule {
+  return platform === 'fastify'
+    ? GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true })
+    : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true });
+}
 
 /** The sample application: a public home page, a guarded profile page and a guarded JSON route. */
 @Module({
-  imports: [ConfigModule.forRoot({ isGlobal: true }), oidcModuleFromConfig()],
+  imports: [ConfigModule.forRoot({ isGlobal: true }), oidcModuleFromConfig(), graphqlFor(process.env.PLATFORM?.trim().toLowerCase())],
   controllers,
+  providers,
 })
 export class AppModule {}
 
@@ -51,6 +64,8 @@ export interface SampleSettings {
   clientSecret?: string;
   baseUrl: string;
   sessionSecret: string;
+  /** The platform the app runs on (it picks the GraphQL driver). @default 'express' */
+  platform?: 'express' | 'fastify';
 }
 
 /** The application module {@link createSampleModule} returns (same imports and controllers as {@link AppModule}). */
@@ -74,7 +89,9 @@ export function createSampleModule(settings: SampleSettings): DynamicModule {
     imports: [
       ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => values] }),
       oidcModuleFromConfig(),
+      graphqlFor(settings.platform),
     ],
     controllers,
+    providers,
   };
 }

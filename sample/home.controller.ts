@@ -62,6 +62,7 @@ ${rows}
 <table><tbody>
 <tr><td><code>GET /</code></td><td>home (public; shows the user when signed in)</td></tr>
 <tr><td><code>GET /profile</code></td><td>the user's claims (session; a browser without one is sent to log in)</td></tr>
+<tr><td><code>GET /live</code>, <code>POST /graphql</code>, socket.io <code>whoami</code></td><td>GraphQL (<code>{ viewer { sub } }</code>) and a WebSocket gateway, with the session or a Bearer token</td></tr>
 <tr><td><code>GET /profile/strong</code></td><td>needs the stronger sign-in (<code>@StepUp</code>, RFC 9470): a weaker session logs in again</td></tr>
 <tr><td><code>GET /profile/api-token</code></td><td>an access token for the API, with a curl line</td></tr>
 <tr><td><code>GET /api/me</code></td><td>the user as JSON: the session cookie or <code>Authorization: Bearer</code></td></tr>

@@ -7,7 +7,8 @@
  * Against a real OP, set (in the environment or a `.env` file):
  *   OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET (omit for a public client),
  *   BASE_URL (default http://localhost:<PORT>), PORT (default 3000), HOST (default 127.0.0.1),
- *   SESSION_SECRET (≥ 32 characters; a fixed development value when unset), PLATFORM=express|fastify.
+ *   SESSION_SECRET (≥ 32 characters; a fixed development value when unset), PLATFORM=express|fastify,
+ *   OTEL_PROMETHEUS_PORT (the module's OpenTelemetry metrics at http://localhost:<port>/metrics).
  * Register `<BASE_URL>/auth/callback` as redirect URI and `<BASE_URL>` as post-logout redirect URI at the OP.
  */
 import 'reflect-metadata';
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
       );
     }
 
+    const prometheus = await startPrometheus(env.OTEL_PROMETHEUS_PORT);
+    if (prometheus) notes.push(prometheus);
     app = await createSampleApp(AppModule, platform);
     try {
       await app.listen(port, host);
@@ -165,3 +168,16 @@ main().catch((err: unknown) => {
   }
   process.exit(1);
 });
+
+/**
+ * OTEL_PROMETHEUS_PORT: the module's metrics (`oidc_logins_total`, `oidc_op_duration`, …) on a Prometheus endpoint.
+ * Registered before the app is created: the module takes its meter from the global provider when it starts.
+ */
+async function startPrometheus(port: string | undefined): Promise<string | undefined> {
+  if (!port) return undefined;
+  const { metrics } = await import('@opentelemetry/api');
+  const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
+  const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PrometheusExporter({ port: Number(port) })] }));
+  return `OpenTelemetry metrics: http://localhost:${port}/metrics`;
+}

@@ -58,6 +58,7 @@ export class ProfileController {
 ${claimsTable(user.claims)}
 <p>Granted scopes: <code>${escapeHtml(user.scopes.join(' ') || '(none)')}</code></p>
 <p><a class="button secondary" href="/profile/api-token">Get an access token for the API</a> — then call <code>/api/me</code> with <code>curl</code>.</p>
+<p><a class="button secondary" href="/live">GraphQL and WebSockets</a> with your session.</p>
 <p><a class="button secondary" href="/profile/strong">A page that needs the stronger sign-in</a> (<code>@StepUp</code>; choose "password + security key" at the OP).</p>
 <nav><a href="/">Home</a> <a href="/api/me">/api/me (JSON)</a> <a href="/auth/me">/auth/me (built-in)</a> <a href="/routes">Routes</a> ${logoutForm()}</nav>`,
     );

@@ -1,3 +1,4 @@
+import { io } from 'socket.io-client';
 import { DEV_CLIENT_ID } from '../sample/dev-client.js';
 import { escapeHtml, page } from '../sample/html.js';
 import { claimsTable } from '../sample/profile.controller.js';
@@ -42,6 +43,38 @@ describe.each(PLATFORMS)('sample app (%s)', (platform) => {
   let baseUrl: string;
   beforeAll(() => {
     ({ op, baseUrl } = sample);
+  });
+
+  it('GraphQL and WebSockets from the /live page: the session reaches both; another site cannot use it', async () => {
+    const browser = new Browser();
+    expect((await loginThroughApp(browser, baseUrl, 'livia', { returnTo: '/live' })).status).toBe(302);
+    const live = await browser.get(`${baseUrl}/live`, { navigation: true });
+    expect(live.status).toBe(200);
+    expect(live.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(live.body).toContain('<script src="/live.js"></script>');
+    expect((await browser.get(`${baseUrl}/live.js`)).body).toContain("'/graphql'");
+
+    const graphql = await browser.post(`${baseUrl}/graphql`, { json: { query: '{ viewer { sub authMethod email } }' } });
+    expect(JSON.parse(graphql.body)).toEqual({ data: { viewer: { sub: 'livia', authMethod: 'session', email: 'livia@example.com' } } });
+    const anonymous = await new Browser().post(`${baseUrl}/graphql`, { json: { query: '{ viewer { sub } }' } });
+    expect(JSON.parse(anonymous.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+
+    const cookie = browser
+      .cookies(baseUrl)
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+    const whoami = (origin: string) =>
+      new Promise<unknown>((resolve) => {
+        const socket = io(baseUrl, { transports: ['websocket'], extraHeaders: { cookie, origin }, reconnection: false });
+        socket.on('connect', () => socket.emit('whoami', {}));
+        socket.on('whoami', (data: unknown) => {
+          resolve(data);
+          socket.close();
+        });
+        socket.on('disconnect', () => resolve('disconnected'));
+      });
+    expect(await whoami(baseUrl)).toEqual({ sub: 'livia', authMethod: 'session', email: 'livia@example.com' });
+    expect(await whoami('https://evil.example')).toBe('disconnected');
   });
 
   it('shows a login link on the home page when anonymous', async () => {

@@ -11,7 +11,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { clientCredentialsGrant } from 'openid-client';
 import { jest } from '@jest/globals';
-import { AccessToken, CurrentUser, OidcAuthenticator, OidcGuard, OidcModule, Scopes, type OidcUser } from '../lib/index.js';
+import { AccessToken, CurrentUser, OidcAuthenticator, OidcGuard, OidcModule, Scopes, StepUp, type OidcUser } from '../lib/index.js';
 import { sessionCookieFor } from '../lib/testing/index.js';
 import { SESSION_SECRET } from './fixtures/app.fixture.js';
 import { API_RESOURCE, startTestOp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, webClient, type TestOp } from './fixtures/op.fixture.js';
@@ -44,6 +44,13 @@ class OrdersResolver {
   @Scopes('orders:write')
   privateOrders(): Order[] {
     return [{ id: 'p1' }];
+  }
+
+  @Query(() => [Order])
+  @UseGuards(OidcGuard)
+  @StepUp({ acr: ['urn:example:loa:2'] })
+  vault(): Order[] {
+    return [{ id: 'v1' }];
   }
 
   @Query(() => [Order])
@@ -160,6 +167,10 @@ describe.each(drivers)('GraphQL with %s on %s', (driver, platform) => {
     });
     const forbidden = await gql('{ privateOrders { id } }', { authorization: `Bearer ${token}` });
     expect(forbidden.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', oidcCode: 'ERR_OIDC_INSUFFICIENT_SCOPE' });
+    // RFC 9470: a step-up shortfall is FORBIDDEN too, with its challenge on the HTTP response.
+    const stepUp = await gql('{ vault { id } }', { authorization: `Bearer ${token}` });
+    expect(stepUp.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', oidcCode: 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION' });
+    expect(stepUp.headers.get('www-authenticate')).toContain('error="insufficient_user_authentication"');
   });
 
   it('a guarded field resolver: per field, one authentication for the whole request', async () => {

@@ -8,24 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import {
-  authorizationCodeGrant,
-  buildAuthorizationUrl,
-  calculatePKCECodeChallenge,
   clientCredentialsGrant,
   getDPoPHandle,
-  randomPKCECodeVerifier,
-  randomState,
   tokenIntrospection,
   tokenRevocation,
   type Configuration as RpConfiguration,
-  type DPoPHandle,
 } from 'openid-client';
 import { accessTokenHash } from '../lib/bearer/dpop.verifier.js';
 import { INTROSPECTION_REFUSAL_TTL } from '../lib/bearer/token-introspector.js';
 import { PLATFORMS, type TestApp } from './fixtures/app.fixture.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
-import { Browser } from './fixtures/browser.js';
-import { authorizeAtOp } from './fixtures/login.js';
+import { loginAtOp } from './fixtures/login.js';
 import { API_RESOURCE, OP_PATHS, startTestOp, TEST_CLIENT_ID, webClient, type TestOp } from './fixtures/op.fixture.js';
 
 interface RawResponse {
@@ -44,27 +37,6 @@ function send(url: string, headers: OutgoingHttpHeaders = {}): Promise<RawRespon
     req.on('error', reject);
     req.end();
   });
-}
-
-/** A code + PKCE login straight at the OP (no `resource`): its access token is opaque. */
-async function loginAtOp(rp: RpConfiguration, appBaseUrl: string, username: string, dpop?: DPoPHandle) {
-  const codeVerifier = randomPKCECodeVerifier();
-  const state = randomState();
-  const url = buildAuthorizationUrl(rp, {
-    redirect_uri: `${appBaseUrl}/auth/callback`,
-    scope: 'openid email',
-    code_challenge: await calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  const callback = await authorizeAtOp(new Browser(), url.href, username);
-  return authorizationCodeGrant(
-    rp,
-    new URL(callback),
-    { pkceCodeVerifier: codeVerifier, expectedState: state },
-    undefined,
-    dpop ? { DPoP: dpop } : undefined,
-  );
 }
 
 const introspections = (op: TestOp) => op.count(OP_PATHS.introspection, 'POST');

@@ -1,6 +1,6 @@
 /**
  * OpenTelemetry (API.md §7.6) with the SDK's in-memory exporters, against the real OP: the spans and metrics a login,
- * Bearer requests, a refused token and a back-channel logout produce, with their attributes — and no token, code,
+ * a refresh, Bearer requests (JWT and introspected), a refused token and a back-channel logout produce, with their attributes — and no token, code,
  * cookie, subject or e-mail in any of them.
  */
 import { metrics, trace } from '@opentelemetry/api';
@@ -8,7 +8,7 @@ import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetr
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { clientCredentialsGrant } from 'openid-client';
 import { Browser } from './fixtures/browser.js';
-import { confirmLogoutAtOp, loginThroughApp } from './fixtures/login.js';
+import { confirmLogoutAtOp, loginAtOp, loginThroughApp } from './fixtures/login.js';
 import { startOpAndApp, type OpAndApp } from './fixtures/op-app.fixture.js';
 import { API_RESOURCE } from './fixtures/op.fixture.js';
 
@@ -45,7 +45,7 @@ describe('OpenTelemetry spans and metrics', () => {
     // Before the app starts: the module takes its meter when it loads the API.
     trace.setGlobalTracerProvider(tracerProvider);
     metrics.setGlobalMeterProvider(meterProvider);
-    env = await startOpAndApp('express', { bearer: { audience: API_RESOURCE } });
+    env = await startOpAndApp('express', { bearer: { audience: API_RESOURCE, introspection: true } });
   });
 
   afterAll(async () => {
@@ -57,20 +57,35 @@ describe('OpenTelemetry spans and metrics', () => {
   it('records the login, Bearer, refusal and back-channel logout story, with attributes a dashboard can use', async () => {
     const browser = new Browser();
     expect((await loginThroughApp(browser, env.t.baseUrl, 'otel-user')).status).toBe(302);
+    // The session's access token expires: the next request refreshes it.
+    env.t.clock.advance(3 * 3600);
+    expect((await browser.get(`${env.t.baseUrl}/profile`)).status).toBe(200);
+    env.t.clock.offsetMs = 0;
     const { access_token: token } = await clientCredentialsGrant(env.rp, { resource: API_RESOURCE, scope: 'api:read' });
     const bearer = { headers: { authorization: `Bearer ${token}` } };
     expect((await fetch(`${env.t.baseUrl}/profile`, bearer)).status).toBe(200);
     expect((await fetch(`${env.t.baseUrl}/profile`, bearer)).status).toBe(200);
     expect((await fetch(`${env.t.baseUrl}/profile`, { headers: { authorization: 'Bearer not-a-token' } })).status).toBe(401);
+    // A login without a resource gets an opaque access token: the module asks the introspection endpoint.
+    const { access_token: opaque } = await loginAtOp(env.rp, env.t.baseUrl, 'otel-api-user');
+    expect(opaque).not.toContain('.');
+    expect((await fetch(`${env.t.baseUrl}/profile`, { headers: { authorization: `Bearer ${opaque}` } })).status).toBe(200);
     await confirmLogoutAtOp(browser, `${env.op.issuer}/session/end`);
 
     const names = spans.getFinishedSpans().map((s) => s.name);
-    for (const name of ['oidc.discovery', 'oidc.grant', 'oidc.jwks.fetch', 'oidc.logout.backchannel']) expect(names).toContain(name);
+    for (const name of ['oidc.discovery', 'oidc.grant', 'oidc.jwks.fetch', 'oidc.introspection', 'oidc.logout.backchannel'])
+      expect(names).toContain(name);
     const grant = spans.getFinishedSpans().find((s) => s.name === 'oidc.grant');
     expect(grant?.attributes['oidc.grant_type']).toBe('authorization_code');
+    const grantTypes = spans
+      .getFinishedSpans()
+      .filter((s) => s.name === 'oidc.grant')
+      .map((s) => s.attributes['oidc.grant_type']);
+    expect(grantTypes).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
 
     const collected = await points();
     expect(collected.get('oidc.logins')).toEqual([expect.objectContaining({ attributes: { outcome: 'success' }, value: 1 })]);
+    expect(collected.get('oidc.refreshes')).toEqual([expect.objectContaining({ attributes: { outcome: 'success' }, value: 1 })]);
     expect(collected.get('oidc.bearer.refusals')).toEqual([
       expect.objectContaining({ attributes: { reason: 'ERR_OIDC_INVALID_TOKEN' }, value: 1 }),
     ]);
@@ -84,6 +99,7 @@ describe('OpenTelemetry spans and metrics', () => {
       spans.getFinishedSpans().map((s) => ({ name: s.name, attributes: s.attributes, status: s.status })),
       [...collected.entries()],
     ]);
-    for (const secret of ['otel-user', '@example.com', 'eyJ', token, 'oidc.session', 'code=']) expect(everything).not.toContain(secret);
+    for (const secret of ['otel-user', '@example.com', 'eyJ', token, opaque, 'oidc.session', 'code='])
+      expect(everything).not.toContain(secret);
   });
 });

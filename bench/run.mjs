@@ -75,6 +75,8 @@ async function fillRss(sessions) {
       maxEntries: server.fill.maxEntries,
       sealed: server.fill.sealedLength,
       rss: rssMb(server.child.pid),
+      heap: server.fill.heapUsed / 2 ** 20,
+      external: server.fill.external / 2 ** 20,
     };
   } finally {
     server.child.kill('SIGTERM');
@@ -86,14 +88,17 @@ const fills = [await fillRss(10_000), await fillRss(100_000)];
 console.log(
   `\nMemorySessionStore memory growth — sessions of a real login's size (JWT ID and access tokens with RS256 signatures, userinfo), maxEntries ${empty.maxEntries}; sealed payload ${fills[0].sealed} characters`,
 );
-console.log('sessions    RSS MB   +MB vs empty   KB/session   projected RSS MB at maxEntries');
+console.log('sessions    RSS MB   +MB vs empty   KB/session   of which JS heap / outside it (KB)   projected RSS MB at maxEntries');
+const perSessionKb = (f, field) => (f.sessions ? ((f[field] - empty[field]) * 1024) / f.sessions : 0);
 for (const f of [empty, ...fills]) {
-  const perSession = f.sessions ? ((f.rss - empty.rss) * 1024) / f.sessions : 0;
+  const perSession = perSessionKb(f, 'rss');
   const projected = empty.rss + (perSession * f.maxEntries) / 1024;
+  const split = f.sessions ? `${perSessionKb(f, 'heap').toFixed(2)} / ${perSessionKb(f, 'external').toFixed(2)}` : '–';
   console.log(
-    `${String(f.sessions).padStart(8)}   ${f.rss.toFixed(0).padStart(6)}   ${(f.rss - empty.rss).toFixed(0).padStart(12)}   ${perSession.toFixed(1).padStart(10)}   ${f.sessions ? projected.toFixed(0).padStart(12) : '           –'}`,
+    `${String(f.sessions).padStart(8)}   ${f.rss.toFixed(0).padStart(6)}   ${(f.rss - empty.rss).toFixed(0).padStart(12)}   ${perSession.toFixed(1).padStart(10)}   ${split.padStart(34)}   ${f.sessions ? projected.toFixed(0).padStart(12) : '           –'}`,
   );
 }
+console.log('  (sealed payloads are held as bytes in buffers of their own, outside the JS heap; the rest is the heap and its free space)');
 const { results: bearer } = await import('./bearer.mjs');
 
 // ---------------------------------------------------------------- where the time goes (oidc-guard, RS256)

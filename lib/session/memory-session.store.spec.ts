@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { MemorySessionStore } from './memory-session.store.js';
+import { MemorySessionStore, packPayload, unpackPayload } from './memory-session.store.js';
+import { SessionCrypto } from './session-crypto.js';
 import type { OidcSessionData } from './session-store.interface.js';
 import { describeSessionStoreContract } from './session-store.contract.js';
 
@@ -84,5 +86,51 @@ describe('MemorySessionStore — bounded (least recently used dropped first)', (
     now += 1;
     expect(await store.get('a')).toBeUndefined();
     expect(store.size).toBe(0);
+  });
+});
+
+describe('MemorySessionStore — payloads held as bytes', () => {
+  const crypto = new SessionCrypto(['a-session-secret-of-at-least-32-characters']);
+
+  it('packs a sealed payload to three quarters of its text and gives back exactly the same text', async () => {
+    const idToken = randomBytes(700).toString('base64url');
+    const sealed = await crypto.seal({ idToken }, 'key', { compress: true });
+    const packed = packPayload(sealed)!;
+    expect(packed).toBeDefined();
+    expect(packed.length).toBeLessThan(sealed.length * 0.77);
+    expect(unpackPayload(packed)).toBe(sealed);
+
+    const store = new MemorySessionStore();
+    await store.set('k', { ...data('alice', 'sa'), payload: sealed }, 60);
+    const read = await store.get('k');
+    expect(read?.payload).toBe(sealed);
+    await expect(crypto.open(read!.payload, 'key')).resolves.toEqual({ idToken });
+    await expect(store.replace('k', { ...data('alice', 'sa'), payload: 'next' }, 60, sealed)).resolves.toBe(true);
+    await expect(store.get('k')).resolves.toMatchObject({ payload: 'next' });
+  });
+
+  it.each([
+    ['text that is not base64url', 'p-alice+/='],
+    ['a segment with stray bits in its last character (not canonical)', 'eyJhIjoxfQ.AB'],
+    ['a segment of impossible length', 'abcde.fg'],
+  ])('keeps %s as it is, and gives it back unchanged', async (_name, payload) => {
+    expect(packPayload(payload)).toBeUndefined();
+    const store = new MemorySessionStore();
+    await store.set('k', { ...data('alice'), payload }, 60);
+    await expect(store.get('k')).resolves.toMatchObject({ payload });
+  });
+
+  it('packs empty segments too (the compact JWE of `dir` has an empty encrypted key)', () => {
+    for (const payload of ['', 'AA.', '.AA', 'eyJhIjoxfQ..AAEC.AAEC.AAEC']) expect(unpackPayload(packPayload(payload)!)).toBe(payload);
+  });
+
+  it('hands out a copy of the record: changing what get() returned changes nothing in the store', async () => {
+    const store = new MemorySessionStore();
+    await store.set('k', { ...data('alice', 'sa'), createdAt: 100 }, 60);
+    const first = (await store.get('k'))!;
+    first.sub = 'mallory';
+    first.payload = 'forged';
+    await expect(store.get('k')).resolves.toEqual({ ...data('alice', 'sa'), createdAt: 100, expiresAt: first.expiresAt });
+    await expect(store.destroyBy({ iss: ISS, sub: 'mallory' })).resolves.toBe(0);
   });
 });

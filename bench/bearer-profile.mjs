@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { tokenMinter } from './bearer-mint.mjs';
+import { cpuMicros } from './cpu.mjs';
 
 const [mode = '1', alg = 'RS256', variant = 'oidc-guard'] = process.argv.slice(2);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -56,10 +57,13 @@ try {
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${pool[i++ % pool.length]}` } }) }],
     });
   const warm = await run(1);
+  const cpuBefore = cpuMicros(server.child.pid);
   const r = await run(DURATION);
+  const measuredCpu = (cpuMicros(server.child.pid) - cpuBefore) / Math.max(1, r.requests.total);
   const requests = warm.requests.total + r.requests.total;
   console.log(
-    `${variant} ${alg} ${mode}: ${(r.requests.total / r.duration).toFixed(0)} req/s, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`,
+    `${variant} ${alg} ${mode}: ${(r.requests.total / r.duration).toFixed(0)} req/s, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}; ` +
+      `server CPU ${measuredCpu.toFixed(1)} µs per request in the measured run (all threads, profiler on)`,
   );
   await stop(server.child);
   await stop(issuer.child);

@@ -1,7 +1,7 @@
 // One bearer-benchmark server variant (bench/bearer.mjs), run in its own process so the load generator
 // does not share its event loop: a NestJS Express app on 127.0.0.1 with one GET route `/api` answering
 // `{ ok: true }`, guarded according to the variant. Prints `{"port":…}` on stdout once listening.
-//   node bench/bearer-server.mjs <none|passport-jwt|jose-guard|oidc-guard|noop-guard> <issuer URL>
+//   node bench/bearer-server.mjs <none|passport-jwt|jose-guard|oidc-guard|noop-guard|oidc-module> <issuer URL>
 // The issuer is the local bench/issuer.mjs (its JWKS is at <issuer>/jwks). oidc-guard uses the built
 // package (dist/), so run `npm run build` first.
 import 'reflect-metadata';
@@ -82,7 +82,8 @@ if (variant === 'none') {
   Injectable()(JoseGuard);
   providers.push(JoseGuard);
   UseGuards(JoseGuard)(BenchController.prototype, 'api', describe('api'));
-} else if (variant === 'oidc-guard') {
+} else if (variant === 'oidc-guard' || variant === 'oidc-module') {
+  // oidc-module (diagnostic, bench/bearer-profile.mjs): the module imported, the route left unguarded.
   const { AuthMethods, OidcGuard, OidcModule } = await import('../dist/index.js');
   imports.push(
     OidcModule.forRoot({
@@ -94,7 +95,7 @@ if (variant === 'none') {
       bearer: { audience: AUDIENCE },
     }),
   );
-  UseGuards(OidcGuard)(BenchController.prototype, 'api', describe('api'));
+  if (variant === 'oidc-guard') UseGuards(OidcGuard)(BenchController.prototype, 'api', describe('api'));
   AuthMethods('bearer')(BenchController.prototype, 'api', describe('api'));
 } else {
   throw new Error(`unknown variant ${variant}`);

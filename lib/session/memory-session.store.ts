@@ -185,7 +185,7 @@ export function packPayload(payload: string): Buffer | undefined {
 /** The payload {@link packPayload} packed, exactly. */
 export function unpackPayload(packed: Buffer): string {
   const segments: string[] = [];
-  for (let at = 0; at < packed.length; ) {
+  for (let at = 0; at < packed.length;) {
     const length = packed.readUInt16BE(at);
     segments.push(packed.toString('base64url', at + 2, at + 2 + length));
     at += 2 + length;

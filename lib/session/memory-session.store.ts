@@ -160,6 +160,8 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
  * garbage of the requests that create sessions cannot leave it on half-empty pages. Layout: per segment, its
  * byte length (two bytes, big-endian) then its bytes. Undefined — keep the text as is — for anything that
  * would not come back exactly (a non-canonical segment, a character outside base64url).
+ *
+ * @internal
  */
 export function packPayload(payload: string): Buffer | undefined {
   const segments = payload.split('.');
@@ -182,7 +184,11 @@ export function packPayload(payload: string): Buffer | undefined {
   return packed;
 }
 
-/** The payload {@link packPayload} packed, exactly. */
+/**
+ * The payload {@link packPayload} packed, exactly.
+ *
+ * @internal
+ */
 export function unpackPayload(packed: Buffer): string {
   const segments: string[] = [];
   for (let at = 0; at < packed.length;) {

@@ -201,19 +201,47 @@ export class AccessTokenVerifier {
    *
    * @internal
    */
-  verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
-    const verified = this.verifyChecked(token, opts);
-    const telemetry = this.telemetry;
-    // API.md §7.6: refusals by reason (the error code: no token, claim or subject in it).
-    if (telemetry?.enabled) {
-      verified.catch((err: unknown) => telemetry.count('oidc.bearer.refusals', { reason: err instanceof OidcError ? err.code : 'error' }));
-    }
-    // Only with debug logging on does a refusal cost a description (and the success path a `catch`).
-    if (!Logger.isLevelEnabled('debug')) return verified;
-    return verified.catch((err: unknown) => {
-      if (err instanceof OidcError) this.logger.debug(this.describeRefusal(token, err));
+  async verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
+    // The try costs nothing until something throws: a refusal is noted in the catch, with no promise chained onto
+    // every request's verification for it.
+    try {
+      const bearer = this.options.bearer;
+      if (!bearer) {
+        throw new TypeError("AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }` in OidcModule's options.");
+      }
+      if (typeof token !== 'string') throw new TypeError('AccessTokenVerifier.verify(): `token` must be a string.');
+
+      if (opts.dpopProof === undefined) {
+        assertBearerSchemeAccepted(bearer.dpop);
+        const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
+        assertNotBound(claims);
+        return claims;
+      }
+
+      assertDpopSchemeAccepted(bearer.dpop);
+      if (typeof opts.method !== 'string' || typeof opts.url !== 'string') {
+        throw new TypeError('AccessTokenVerifier.verify(): `method` and `url` are required with `dpopProof`.');
+      }
+      // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong.
+      const proof = await this.dpop.verifyProof(opts.dpopProof, { method: opts.method, url: opts.url, accessToken: token });
+      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
+      assertBoundTo(claims, proof);
+      // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
+      await this.dpop.recordJti(proof);
+      return claims;
+    } catch (err) {
+      this.noteRefusal(token, err);
       throw err;
-    });
+    }
+  }
+
+  /**
+   * A refusal, counted by reason (API.md §7.6: the error code, no token, claim or subject in it) and, with debug
+   * logging on, described for the developer.
+   */
+  private noteRefusal(token: string, err: unknown): void {
+    if (this.telemetry?.enabled) this.telemetry.count('oidc.bearer.refusals', { reason: err instanceof OidcError ? err.code : 'error' });
+    if (err instanceof OidcError && Logger.isLevelEnabled('debug')) this.logger.debug(this.describeRefusal(token, err));
   }
 
   /**
@@ -236,33 +264,6 @@ export class AccessTokenVerifier {
     const issuers = this.staticTrustedIssuers() ?? ['(resolved per request)'];
     const parties = bearer?.authorizedParties ? `, azp one of ${logValue(bearer.authorizedParties)}` : '';
     return `Access token refused (${err.code}): ${err.message} Token: ${facts.join(', ')}; expected iss one of ${logValue(issuers)}, aud one of ${logValue(bearer?.audience)}${parties}.`;
-  }
-
-  private async verifyChecked(token: string, opts: AccessTokenVerifyOptions): Promise<Readonly<AccessTokenClaims>> {
-    const bearer = this.options.bearer;
-    if (!bearer) {
-      throw new TypeError("AccessTokenVerifier needs the `bearer` option. Set `bearer: { audience: … }` in OidcModule's options.");
-    }
-    if (typeof token !== 'string') throw new TypeError('AccessTokenVerifier.verify(): `token` must be a string.');
-
-    if (opts.dpopProof === undefined) {
-      assertBearerSchemeAccepted(bearer.dpop);
-      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
-      assertNotBound(claims);
-      return claims;
-    }
-
-    assertDpopSchemeAccepted(bearer.dpop);
-    if (typeof opts.method !== 'string' || typeof opts.url !== 'string') {
-      throw new TypeError('AccessTokenVerifier.verify(): `method` and `url` are required with `dpopProof`.');
-    }
-    // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong.
-    const proof = await this.dpop.verifyProof(opts.dpopProof, { method: opts.method, url: opts.url, accessToken: token });
-    const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
-    assertBoundTo(claims, proof);
-    // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
-    await this.dpop.recordJti(proof);
-    return claims;
   }
 
   /**

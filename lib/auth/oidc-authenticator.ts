@@ -210,7 +210,7 @@ export class OidcAuthenticator {
   /**
    * Why `user` falls short of a `@StepUp()` requirement (RFC 9470 §3), or undefined when it meets it: `acr` one of
    * the required values; `auth_time` present and at most `maxAge` seconds ago (with `clockTolerance` for the OP's
-   * clock, OIDC Core §3.1.3.7 step 11).
+   * clock, OIDC Core §3.1.3.7 steps 12–13).
    *
    * @internal
    */
@@ -240,7 +240,11 @@ export class OidcAuthenticator {
 
 // ——— The Authorization header ———
 
-/** A parsed `Authorization` header carrying an access token. */
+/**
+ * A parsed `Authorization` header carrying an access token.
+ *
+ * @internal
+ */
 export interface AccessTokenCredential {
   scheme: AccessTokenScheme;
   token: string;
@@ -256,6 +260,8 @@ const CREDENTIALS = /^([A-Za-z][A-Za-z0-9!#$%&'*+\-.^_`|~]*) +([A-Za-z0-9\-._~+/
 /**
  * Parses an `Authorization` header into a Bearer or DPoP credential. Anything else is
  * `ERR_OIDC_INVALID_REQUEST` (400, RFC 6750 §3.1 `invalid_request`).
+ *
+ * @internal
  */
 export function parseAuthorization(value: string): AccessTokenCredential {
   const match = CREDENTIALS.exec(value);
@@ -266,7 +272,11 @@ export function parseAuthorization(value: string): AccessTokenCredential {
   return { scheme, token: match[2]! };
 }
 
-/** The scheme of an `Authorization` header when it is Bearer or DPoP (for choosing the challenge). */
+/**
+ * The scheme of an `Authorization` header when it is Bearer or DPoP (for choosing the challenge).
+ *
+ * @internal
+ */
 export function authorizationScheme(value: string | undefined): AccessTokenScheme | undefined {
   const scheme = value?.trimStart().split(' ', 1)[0]!.toLowerCase();
   return scheme === 'bearer' || scheme === 'dpop' ? scheme : undefined;
@@ -287,6 +297,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * when the token carries one, so the same e-mail asserted through two upstream identity providers is two
  * identities. Undefined when no claim is configured for the issuer, the claim is missing, or the connector
  * id is not a plain token.
+ *
+ * @internal
  */
 export function readIdentity(
   claims: Record<string, unknown>,
@@ -317,6 +329,8 @@ const bearerParts = new WeakMap<object, { readonly options: ResolvedOidcOptions;
  * `claims` is frozen — the verifier's shared claims, deeply frozen — the user's `claims`, `scopes` and
  * `roles` are frozen too and shared by the requests that carry the same token; otherwise they are built
  * afresh.
+ *
+ * @internal
  */
 export function bearerUser(claims: Readonly<AccessTokenClaims>, options: ResolvedOidcOptions, authMethod: 'bearer' | 'dpop'): OidcUser {
   let shared: BearerUserParts | undefined;
@@ -368,7 +382,11 @@ type SessionUserParts = Pick<OidcUser, 'claims' | 'idToken' | 'userinfo' | 'scop
  */
 const sessionParts = new WeakMap<SessionPayload, SessionUserParts>();
 
-/** The {@link OidcUser} of a session: claims validated at login, revived without re-validation. */
+/**
+ * The {@link OidcUser} of a session: claims validated at login, revived without re-validation.
+ *
+ * @internal
+ */
 export function sessionUser(session: LoadedSession, options: ResolvedOidcOptions): OidcUser {
   const { payload, data } = session;
   let user = sessionParts.get(payload);

@@ -121,7 +121,11 @@ export class OidcSocketAuth implements OnModuleInit, OnModuleDestroy {
   }
 
   private async authenticateHandshake(socket: SocketLike, request: IncomingMessage | undefined): Promise<OidcRequestContext> {
-    if (!request) throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'The connection has no handshake request to authenticate.');
+    if (!request)
+      throw new OidcError(
+        'ERR_OIDC_UNAUTHENTICATED',
+        'The connection has no handshake request to authenticate: with the ws adapter, call OidcSocketAuth.authenticate(client, request) from handleConnection.',
+      );
     const token = socket.handshake?.auth?.token;
     const authorization = requestHeader(request, 'authorization');
     let req: object = request;
@@ -129,7 +133,8 @@ export class OidcSocketAuth implements OnModuleInit, OnModuleDestroy {
       // socket.io's `auth.token`: a Bearer token sent in the handshake payload rather than a header.
       req = withAuthorization(request, `Bearer ${token}`);
     } else if (authorization === undefined) {
-      // Cross-site WebSocket hijacking: a browser sends cookies on a cross-site upgrade; only the app's own pages may use them.
+      // Cross-site WebSocket hijacking (RFC 6455 §10.2): a browser sends cookies on a cross-site upgrade; only the app's own
+      // pages (their Origin) may use them.
       const origin = requestHeader(request, 'origin');
       if (origin !== this.options.baseUrl.origin) {
         throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'A session connection must come from this site (Origin).');
@@ -190,12 +195,7 @@ function withAuthorization(request: IncomingMessage, authorization: string): obj
     method: request.method,
     url: request.url,
     headers: { ...request.headers, authorization },
-    rawHeaders: [
-      ...request.rawHeaders.filter((_, i, all) =>
-        i % 2 === 0 ? all[i]!.toLowerCase() !== 'authorization' : all[i - 1]!.toLowerCase() !== 'authorization',
-      ),
-      'Authorization',
-      authorization,
-    ],
+    // Only called when the request has no Authorization header: nothing to take out of rawHeaders.
+    rawHeaders: [...request.rawHeaders, 'Authorization', authorization],
   };
 }

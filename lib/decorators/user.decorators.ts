@@ -2,7 +2,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { transportRequestOf } from '../http/execution-context.js';
 import { getOidcContext } from '../http/request-context.js';
 
-/** The request's authentication, on an HTTP route or a GraphQL resolver. */
+/** The request's authentication, on an HTTP route, a GraphQL resolver or a WebSocket message handler. */
 function context(ctx: ExecutionContext) {
   const request = transportRequestOf(ctx);
   return request ? getOidcContext(request.req) : undefined;

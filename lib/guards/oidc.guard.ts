@@ -74,7 +74,7 @@ export class OidcGuard implements CanActivate {
   private readonly routes = new WeakMap<object, WeakMap<object, RouteMetadata>>();
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    // HTTP routes and GraphQL resolvers (API.md §7.4); other transports (RPC, WebSockets) are not this guard's.
+    // HTTP routes, GraphQL resolvers and WebSocket messages (API.md §7.4); other transports (RPC) are not this guard's.
     const request = transportRequestOf(context);
     if (!request) return true;
     if (request.transport === 'ws') return this.canActivateSocket(request.req, this.route(context.getHandler(), context.getClass()));
@@ -124,7 +124,11 @@ export class OidcGuard implements CanActivate {
    */
   private async canActivateSocket(client: object, route: RouteMetadata): Promise<boolean> {
     try {
-      if (!this.sockets) throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'WebSocket authentication is not available.');
+      if (!this.sockets)
+        throw new OidcError(
+          'ERR_OIDC_UNAUTHENTICATED',
+          "WebSocket authentication is not available: import OidcModule in the gateway's module.",
+        );
       const context = await this.sockets.contextFor(client);
       if (!route.isPublic) {
         if (route.stepUp && this.authenticator.stepUpShortfall(context.user, route.stepUp) !== undefined) {

@@ -12,7 +12,7 @@ export interface TransportRequest {
  * The request of an HTTP route or a GraphQL resolver (API.md §7.4). GraphQL drivers put it in the resolver's context
  * (the third resolver argument): Apollo `{ req }` (Express links `req.res`), Mercurius `{ reply }` with
  * `reply.request`; a context of the app's own with `req`/`res` or `request`/`reply` works too. For a WebSocket message,
- * the socket. Undefined for other transports (RPC, WebSockets), which this guard does not serve.
+ * the socket. Undefined for other transports (RPC), which this guard does not serve.
  */
 export function transportRequestOf(context: ExecutionContext): TransportRequest | undefined {
   const type = context.getType<string>();

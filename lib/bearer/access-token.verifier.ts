@@ -313,9 +313,9 @@ export class AccessTokenVerifier {
     const cached = this.cache.get(token, cacheKey);
     // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
     if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {
-      this.telemetry?.count('oidc.token_cache.hits');
       // RFC 9068 §4: the issuer must be trusted for THIS request (a resolver may trust other issuers per request).
       checkTrustedIssuer(cached.issuer, trusted);
+      this.telemetry?.count('oidc.token_cache.hits');
       return cached;
     }
     this.telemetry?.count('oidc.token_cache.misses');
@@ -327,7 +327,7 @@ export class AccessTokenVerifier {
 
     if (!JWS_COMPACT.test(token)) {
       // RFC 7662 §2: anything that is not a JWT is opaque to this server; with introspection on, the OP decides.
-      if (bearer.introspection && this.introspector) return this.introspector.introspect(token, trusted);
+      if (bearer.introspection && this.introspector) return this.introspector.introspect(token, trusted, cacheKey);
       // RFC 8725 §3.6 / BR-14: an encrypted token (JWE, five segments) is refused without any decryption.
       if (JWE_COMPACT.test(token)) throw invalidToken('Encrypted access tokens (JWE) are not accepted.');
       // RFC 7515 §7.1, RFC 7519 §7.2: three base64url segments, nothing else, before any parsing.

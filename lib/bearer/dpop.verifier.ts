@@ -193,7 +193,8 @@ export class DpopVerifier {
       // refuses a `jwk` that is not a public key, and a `jwk` whose alg/kty does not fit `alg`).
       ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
         typ: 'dpop+jwt',
-        algorithms: [...this.algorithms],
+        // The resolved options freeze this list, and jose only reads it: no copy per proof.
+        algorithms: this.algorithms as string[],
         requiredClaims: ['jti', 'htm', 'htu', 'iat'],
         currentDate: new Date(now),
         clockTolerance: this.options.clockTolerance,

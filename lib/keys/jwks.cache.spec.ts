@@ -8,9 +8,9 @@ import type { OidcBearerOptions } from '../config/oidc-options.interface.js';
 import { resolveOidcOptions } from '../config/resolve-oidc-options.js';
 import type { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { OidcError } from '../errors/oidc.error.js';
-import { AccessTokenVerifier } from './access-token.verifier.js';
-import { DpopVerifier } from './dpop.verifier.js';
-import { JwksCache, type JwksCacheSettings } from '../keys/jwks.cache.js';
+import { AccessTokenVerifier } from '../bearer/access-token.verifier.js';
+import { DpopVerifier } from '../bearer/dpop.verifier.js';
+import { JwksCache, type JwksCacheSettings } from './jwks.cache.js';
 
 const API = 'https://api.example.test';
 

@@ -79,11 +79,12 @@ export class TokenIntrospector {
    * list of issuers trusted for the request at hand. Throws `ERR_OIDC_INVALID_TOKEN` (401), or
    * `ERR_OIDC_INTROSPECTION_UNAVAILABLE` (503) while the OP cannot be asked.
    */
-  async introspect(token: string, trusted: readonly string[], key = hashToken(token)): Promise<IntrospectedToken> {
+  async introspect(token: string, trusted: readonly string[]): Promise<IntrospectedToken> {
     // Only the configured issuer's endpoint can be asked (with this client's credentials); when that issuer
     // is not trusted for this request the OP is not contacted at all.
     checkTrustedIssuer(this.discovery.issuer, trusted);
-    // One SHA-256 of the token (`key`, the verifier's when it has one) keys both caches and the in-flight map.
+    // One SHA-256 of the token keys both caches and the in-flight map.
+    const key = hashToken(token);
     const refusal = this.refused.get(token, key);
     if (refusal !== undefined) throw invalidToken(refusal);
 

@@ -46,7 +46,7 @@ export class OidcEvents {
   }
 
   /**
-   * @internal Reports an event to its listeners.
+   * Reports an event to its listeners.
    *
    * @internal
    */

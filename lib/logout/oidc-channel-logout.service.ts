@@ -101,8 +101,7 @@ export class OidcChannelLogoutService {
 
   /**
    * Front-Channel Logout §2: ends the session named by `iss` + `sid` (both required, `iss` must be ours).
-   * Tokens are not revoked at the OP on this unauthenticated signal. Resolves to whether the request named
-   * a session to end.
+   * Tokens are not revoked at the OP on this unauthenticated signal. Resolves to the number of sessions ended.
    */
   async handleFrontchannel(iss: string | null, sid: string | null): Promise<number> {
     if (!iss || !sid || iss !== this.discovery.issuer || sid.length > 256) {

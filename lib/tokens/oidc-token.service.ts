@@ -341,10 +341,7 @@ export class OidcTokenService {
   }
 
   private isDue(payload: SessionPayload): boolean {
-    if (!payload.refreshToken || payload.accessTokenExpiresAt === undefined) return false;
-    const lifetime = payload.accessTokenExpiresAt - (payload.accessTokenIssuedAt ?? payload.createdAt);
-    const leeway = Math.min(this.options.refresh.leeway, Math.max(0, lifetime) / 2);
-    return payload.accessTokenExpiresAt - leeway <= this.now();
+    return !!payload.refreshToken && this.tokenDue(payload.accessTokenExpiresAt, payload.accessTokenIssuedAt ?? payload.createdAt);
   }
 
   private singleFlight(session: LoadedSession, force: boolean): Promise<LoadedSession> {

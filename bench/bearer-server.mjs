@@ -1,7 +1,7 @@
 // One bearer-benchmark server variant (bench/bearer.mjs), run in its own process so the load generator
 // does not share its event loop: a NestJS Express app on 127.0.0.1 with one GET route `/api` answering
 // `{ ok: true }`, guarded according to the variant. Prints `{"port":…}` on stdout once listening.
-//   node bench/bearer-server.mjs <none|passport-jwt|jose-guard|oidc-guard|noop-guard|oidc-module> <issuer URL>
+//   node bench/bearer-server.mjs <none|passport-jwt|jose-guard|oidc-guard|noop-guard|duties-guard|oidc-module> <issuer URL>
 // The issuer is the local bench/issuer.mjs (its JWKS is at <issuer>/jwks). oidc-guard uses the built
 // package (dist/), so run `npm run build` first.
 import 'reflect-metadata';
@@ -38,6 +38,26 @@ if (variant === 'none') {
   Injectable()(NoopGuard);
   providers.push(NoopGuard);
   UseGuards(NoopGuard)(BenchController.prototype, 'api', describe('api'));
+} else if (variant === 'duties-guard') {
+  // Diagnostic floor: only what OidcGuard must do on a re-used token besides its cache lookup and checks — one
+  // SHA-256 of the token (the cache key: tokens are not held), `Cache-Control: no-store` on the authenticated
+  // response (a user's data is not for shared caches), and `req.user` (Passport-compatible). No verification: never deploy it.
+  const { hash } = await import('node:crypto');
+  class DutiesGuard {
+    async canActivate(context) {
+      const http = context.switchToHttp();
+      const req = http.getRequest();
+      const header = req.headers.authorization;
+      if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthorizedException();
+      const key = hash('sha256', header.slice(7), 'base64url');
+      http.getResponse().setHeader('cache-control', 'no-store');
+      req.user = { sub: key };
+      return true;
+    }
+  }
+  Injectable()(DutiesGuard);
+  providers.push(DutiesGuard);
+  UseGuards(DutiesGuard)(BenchController.prototype, 'api', describe('api'));
 } else if (variant === 'passport-jwt') {
   // The NestJS docs' way: @nestjs/passport + passport-jwt, keys from jwks-rsa.
   const { AuthGuard, PassportModule, PassportStrategy } = await import('@nestjs/passport');

@@ -44,6 +44,9 @@ const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 30);
 const START_TIMEOUT_MS = 30_000;
 
 const GUARDS = ['passport-jwt', 'jose-guard', 'oidc-guard'];
+const FLOOR_GUARDS = ['noop-guard', 'duties-guard'];
+/** Lowest server CPU µs per request of the floor variants (and none, oidc-guard) on RS256 with 1 re-used token. */
+const floorCpu = {};
 const ALGS = ['RS256', 'ES256'];
 const MODES = ['1', String(REUSED), 'fresh'];
 const t0 = Date.now();
@@ -389,6 +392,17 @@ try {
       for (const v of GUARDS) rows.push({ alg, mode, variant: v, ...results[v], none: none.rps, jose: results['jose-guard'].rps });
     }
   }
+
+  // The floor of a re-used token (RS256, 1 token): a no-op async guard, and one doing only OidcGuard's duties besides
+  // its cache and checks (bench/bearer-server.mjs). Two alternating rounds; the lower CPU of each is kept.
+  process.stderr.write('bearer: floor…\n');
+  for (const v of FLOOR_GUARDS) servers[v] = await startServer(v, main.issuer);
+  for (let round = 0; round < 2; round += 1) {
+    for (const v of ['none', ...FLOOR_GUARDS, 'oidc-guard']) {
+      const { cpu } = await measure(servers[v], pools.RS256[1], { i: 0 }, false);
+      floorCpu[v] = Math.min(floorCpu[v] ?? Infinity, cpu);
+    }
+  }
 } finally {
   await Promise.all([...Object.values(servers), ...issuers].map((s) => stopChild(s.child)));
 }
@@ -445,5 +459,14 @@ console.log(
 );
 console.log(`  bearer bench took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
+console.log('\nbearer floor — RS256, 1 re-used token, lower CPU of two alternating rounds');
+console.log('variant          CPU µs/req   ×no-guard (CPU)');
+for (const [v, cpu] of Object.entries(floorCpu)) {
+  console.log(`${v.padEnd(16)} ${cpu.toFixed(1).padStart(10)}   ${(floorCpu.none / cpu).toFixed(2).padStart(15)}`);
+}
+console.log(
+  '  (noop-guard: an async guard returning true; duties-guard: only a SHA-256 of the token, Cache-Control: no-store and req.user)',
+);
+
 /** What bench/run.mjs judges against the targets. */
-export const results = { rows, floodRows, sustained, herdRows };
+export const results = { rows, floodRows, sustained, herdRows, floorCpu };

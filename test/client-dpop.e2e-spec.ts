@@ -75,15 +75,22 @@ describe.each(PLATFORMS)('client-side DPoP: a DPoP-bound session (%s)', (platfor
   it('the code grant and the refresh sent proofs, with the nonce the OP requires (RFC 9449 §8)', async () => {
     const tokenCalls = () => op.requests.filter((r) => r.path === '/token').length;
     const before = tokenCalls();
+    const tokenNow = async () => (JSON.parse((await browser.get(`${t.baseUrl}/calls/token`)).body) as { token: string }).token;
+    const old = await tokenNow();
     // Past the access token's lifetime on the app's clock: the next request refreshes, with a proof.
     t.clock.advance(3 * 3600);
+    let refreshed: string;
     try {
       const viaModule = JSON.parse((await browser.get(`${t.baseUrl}/calls/userinfo`)).body) as { status: number };
       expect(viaModule.status).toBe(200);
+      refreshed = await tokenNow();
     } finally {
       t.clock.advance(-3 * 3600);
     }
     expect(tokenCalls()).toBeGreaterThan(before);
+    // The refreshed token is a new one and DPoP-bound too: the OP refuses it as a plain Bearer token.
+    expect(refreshed).not.toBe(old);
+    expect((await fetch(userinfoUrl, { headers: { authorization: `Bearer ${refreshed}` } })).status).toBe(401);
   });
 
   it('the private key never leaves the sealed session: not in /auth/me, the store, or the log', async () => {

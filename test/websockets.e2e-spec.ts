@@ -9,16 +9,19 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { type OnGatewayConnection, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { CurrentUser, OidcEvents, OidcGuard, OidcModule, OidcSessionService, OidcSocketAuth, type OidcUser } from '../lib/index.js';
+import { CurrentUser, OidcGuard, OidcModule, OidcSessionService, OidcSocketAuth, type OidcUser } from '../lib/index.js';
 import { OIDC_CLOCK } from '../lib/oidc.constants.js';
 import { createTestIssuer, sessionCookieFor, type TestIssuer } from '../lib/testing/index.js';
 import { MutableClock, SESSION_SECRET } from './fixtures/app.fixture.js';
 import { getFreePort } from './fixtures/ports.js';
 
 const AUDIENCE = 'https://api.sockets.test';
+/** Who the message handler answered, in order: a refused socket's message must never show up here. */
+const handled: string[] = [];
 
 @WebSocketGateway()
 class WhoAmIGateway implements OnGatewayConnection {
@@ -32,6 +35,7 @@ class WhoAmIGateway implements OnGatewayConnection {
   @UseGuards(OidcGuard)
   @SubscribeMessage('whoami')
   whoami(@CurrentUser() user: OidcUser) {
+    handled.push(user.sub);
     return { event: 'whoami', data: `${user.sub} (${user.authMethod})` };
   }
 }
@@ -153,17 +157,23 @@ describe.each(adapters)('WebSocket gateway over %s', (_name, adapter, connect, u
   });
 
   it('no credential: disconnected; a message never reaches the handler', async () => {
+    const before = handled.length;
     const c = client({});
+    void c.ask().catch(() => undefined);
     await c.closed;
+    expect(handled.length).toBe(before);
   });
 
   it("a session cookie from the app's own Origin works; from another site it is refused (cross-site WebSocket hijacking)", async () => {
     const cookie = await sessionCookieFor(app, { sub: 'bob' });
+    const before = handled.length;
     const own = client({ headers: { cookie, origin: baseUrl } });
     expect(await own.connected).toBe(true);
     expect(await own.ask()).toBe('bob (session)');
     const foreign = client({ headers: { cookie, origin: 'https://evil.example' } });
+    void foreign.ask().catch(() => undefined);
     await foreign.closed;
+    expect(handled.slice(before)).toEqual(['bob']);
   });
 
   it('an expired token: WsException Unauthorized at the next message, and the socket is closed', async () => {
@@ -182,9 +192,18 @@ describe.each(adapters)('WebSocket gateway over %s', (_name, adapter, connect, u
     const cookie = await sessionCookieFor(app, { sub: 'dave', sid: 'dave-sid' });
     const c = client({ headers: { cookie, origin: baseUrl } });
     expect(await c.ask()).toBe('dave (session)');
-    const ended = await app.get(OidcSessionService).endSessions({ iss: issuer.issuer, sid: 'dave-sid' });
-    expect(ended).toBe(1);
-    app.get(OidcEvents).emit({ type: 'backchannel-logout', iss: issuer.issuer, sid: 'dave-sid', sessionsEnded: ended });
+    // The OP's logout token (Back-Channel Logout 1.0 §2.4), posted to the module's own route as the OP would.
+    const logoutToken = await issuer.signIdToken(
+      { sub: 'dave', sid: 'dave-sid', jti: randomUUID(), events: { 'http://schemas.openid.net/event/backchannel-logout': {} } },
+      { header: { typ: 'logout+jwt' } },
+    );
+    const res = await fetch(`${baseUrl}/auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: logoutToken }),
+    });
+    expect(res.status).toBe(200);
     await c.closed;
+    expect(await app.get(OidcSessionService).endSessions({ iss: issuer.issuer, sid: 'dave-sid' })).toBe(0);
   });
 });

@@ -328,7 +328,8 @@ export class AccessTokenVerifier {
     if (!JWS_COMPACT.test(token)) {
       // RFC 7662 §2: anything that is not a JWT is opaque to this server; with introspection on, the OP decides.
       if (bearer.introspection && this.introspector) return this.introspector.introspect(token, trusted);
-      // RFC 8725 §3.6 / BR-14: an encrypted token (JWE, five segments) is refused without any decryption.
+      // RFC 9068 §2.1 (a signed JWT; no decryption key is configured here) / BR-14: an encrypted token (JWE, five
+      // segments) is refused without any decryption.
       if (JWE_COMPACT.test(token)) throw invalidToken('Encrypted access tokens (JWE) are not accepted.');
       // RFC 7515 §7.1, RFC 7519 §7.2: three base64url segments, nothing else, before any parsing.
       throw invalidToken('The access token is not a compact JWS.');

@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { CompactEncrypt, compactDecrypt, base64url } from 'jose';
 
@@ -43,7 +43,8 @@ export class SessionCrypto {
 
   /** The store key for a session id: a dump of the store yields no usable cookie. */
   static storeKey(id: string): string {
-    return createHash('sha256').update(id).digest('base64url');
+    // One-shot: the store key is computed on every request of a session.
+    return hash('sha256', id, 'base64url');
   }
 
   /** `value.signature` with the current key. */

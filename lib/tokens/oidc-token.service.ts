@@ -180,7 +180,10 @@ export class OidcTokenService {
   async fetch(req: PlatformRequest, input: string | URL, init: OidcFetchInit = {}): Promise<Response> {
     const accessToken = await this.getAccessToken(req);
     if (accessToken === undefined)
-      throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'This request has no session or access token to call an API with.');
+      throw new OidcError(
+        'ERR_OIDC_UNAUTHENTICATED',
+        'This request has no session or access token to call an API with: call fetch() on a route behind OidcGuard (or after OidcAuthenticator.authenticate()).',
+      );
     const config = await this.discovery.getConfiguration();
     const session =
       getOidcContext(req)?.user.authMethod === 'bearer' || getOidcContext(req)?.user.authMethod === 'dpop'
@@ -248,7 +251,10 @@ export class OidcTokenService {
   ): Promise<LoadedSession> {
     const { refreshToken } = session.payload;
     if (!refreshToken) {
-      throw new OidcError('ERR_OIDC_GRANT_REFUSED', 'The session has no refresh token, so it cannot get tokens for another API.');
+      throw new OidcError(
+        'ERR_OIDC_GRANT_REFUSED',
+        'The session has no refresh token, so it cannot get tokens for another API: ask for the offline_access scope (some OPs, such as oidc-provider, also need prompt=consent) or enable refresh tokens for this client at the OP.',
+      );
     }
     const config = await this.discovery.getConfiguration();
     const params = new URLSearchParams();

@@ -6,7 +6,7 @@ import type { OidcIssuerResolver } from '../config/oidc-options.interface.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { jwtLogFacts, logValue } from '../errors/log-text.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcTelemetry } from '../telemetry/oidc-telemetry.js';
 import { checkAuthorizedParty } from './authorized-party.js';
@@ -60,10 +60,6 @@ interface VerifiedToken extends AcceptedToken {
 
 /** Upper bound on the issuers a `bearer.issuers` resolver may return for one request. */
 const MAX_RESOLVED_ISSUERS = 100;
-
-function invalidToken(description: string, cause?: unknown): OidcError {
-  return new OidcError('ERR_OIDC_INVALID_TOKEN', description, { cause });
-}
 
 /** Lower-cased media type without an `application/` prefix (RFC 7515 §4.1.9). */
 function normalizeTyp(typ: string): string {

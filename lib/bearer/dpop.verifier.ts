@@ -3,7 +3,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK } from 'jose';
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { MemoryReplayCache, type ReplayCache } from '../cache/replay-cache.js';
 import { requestHeaderAll, requestMethod, requestPathAndQuery, type PlatformRequest } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
@@ -76,10 +76,6 @@ export function accessTokenHash(accessToken: string): string {
 // request, the proof itself, the token's binding to the proof's key, and the proof's single use. ———
 
 type DpopMode = NonNullable<ResolvedOidcOptions['bearer']>['dpop'];
-
-function invalidToken(description: string): OidcError {
-  return new OidcError('ERR_OIDC_INVALID_TOKEN', description);
-}
 
 /** `bearer.dpop: 'disabled'`: the DPoP scheme is a request this resource does not take (400, RFC 6750 §3.1). */
 export function assertDpopSchemeAccepted(mode: DpopMode): void {

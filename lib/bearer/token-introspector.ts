@@ -6,7 +6,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError, opRefusalOf } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 import { checkAuthorizedParty } from './authorized-party.js';
@@ -32,10 +32,6 @@ const MAX_NUMERIC_DATE = 253_402_300_799;
 const WARN_INTERVAL_MS = 30_000;
 /** RFC 7662 §2.2 `token_type` (RFC 6750 / RFC 9449 §6.2), compared case-insensitively. */
 const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop']);
-
-function invalidToken(description: string, cause?: unknown): OidcError {
-  return new OidcError('ERR_OIDC_INVALID_TOKEN', description, { cause });
-}
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;

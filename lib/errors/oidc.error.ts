@@ -102,3 +102,12 @@ export const OIDC_ERROR_STATUS: Readonly<Record<OidcErrorCode, number>> = Object
   ERR_OIDC_INVALID_LOGOUT_TOKEN: 400,
   ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION: 401,
 });
+
+/**
+ * A refused access token (RFC 6750 §3.1 `invalid_token`) with the module's own description, never request input.
+ *
+ * @internal
+ */
+export function invalidToken(description: string, cause?: unknown): OidcError {
+  return new OidcError('ERR_OIDC_INVALID_TOKEN', description, cause === undefined ? undefined : { cause });
+}

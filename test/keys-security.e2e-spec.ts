@@ -9,12 +9,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { PLATFORMS, startTestApp, type Registration, type TestApp } from './fixtures/app.fixture.js';
 import { sleep, startHostileApp } from './fixtures/hostile-login.js';
+import { DEFAULT_JWKS_CACHE_SETTINGS } from '../lib/keys/jwks.cache.js';
 import { DEFAULT_HOSTILE_CLIENT, useHostileOpAndCanary, type HostileOp, type SigningKey } from './fixtures/hostile-op.fixture.js';
 
 const API = 'https://api.keys.test';
-/** JwksCache defaults (lib/keys/jwks.cache.ts) */
-const COOLDOWN = 5;
-const MAX_AGE = 600;
+/** JwksCache defaults, from the module itself so the cases follow them. */
+const { cooldown: COOLDOWN, maxAge: MAX_AGE } = DEFAULT_JWKS_CACHE_SETTINGS;
 
 let hop: HostileOp;
 // SECURITY-CASES §0: any hit on the attacker's canary fails the test.

@@ -9,7 +9,7 @@ import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { bearerChallenges, markPrivate, type AccessTokenScheme } from '../http/error-response.js';
 import {
   requestHeader,
@@ -98,7 +98,7 @@ export class OidcAuthenticator {
     const authorization = requestHeader(req, 'authorization');
     if (authorization !== undefined) {
       if (!sources.includes('bearer')) {
-        throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'This route does not accept an Authorization header; use the session.');
+        throw invalidToken('This route does not accept an Authorization header; use the session.');
       }
       return this.resolveAccessToken(req, res, authorization);
     }
@@ -134,7 +134,7 @@ export class OidcAuthenticator {
   ): Promise<OidcRequestContext> {
     const bearer = this.options.bearer;
     if (!bearer || !this.accessTokens) {
-      throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'Bearer tokens are not accepted: the `bearer` option is not configured.');
+      throw invalidToken('Bearer tokens are not accepted: the `bearer` option is not configured.');
     }
     const { scheme, token } = parseAuthorization(authorization);
     // RFC 6750 §2: one method per request — a second Authorization header or an `access_token` query

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { constants, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import {
   base64url,
@@ -22,6 +21,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { accessTokenHash, DpopVerifier } from './dpop.verifier.js';
 import { JwksCache } from '../keys/jwks.cache.js';
+import { closeServer, listenLocal } from '../../test/fixtures/ports.js';
 
 const API = 'https://api.example.test';
 const CLIENT_ID = 'client-1';
@@ -45,19 +45,6 @@ class TestClock {
   now(): number {
     return Date.now() + this.offsetMs;
   }
-}
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -122,13 +109,13 @@ describe('AccessTokenVerifier', () => {
       canaryHits += 1;
       res.end('{"keys":[]}');
     });
-    issuer = await listen(op);
-    canaryUrl = await listen(canary);
+    issuer = await listenLocal(op);
+    canaryUrl = await listenLocal(canary);
   });
 
   afterAll(async () => {
-    await close(op);
-    await close(canary);
+    await closeServer(op);
+    await closeServer(canary);
   });
 
   function setup(bearer: Partial<OidcBearerOptions> = {}) {

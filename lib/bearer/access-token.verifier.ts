@@ -218,9 +218,16 @@ export class AccessTokenVerifier {
       if (typeof opts.method !== 'string' || typeof opts.url !== 'string') {
         throw new TypeError('AccessTokenVerifier.verify(): `method` and `url` are required with `dpopProof`.');
       }
-      // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong.
-      const proof = await this.dpop.verifyProof(opts.dpopProof, { method: opts.method, url: opts.url, accessToken: token });
-      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
+      // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong. `ath` and
+      // the cache key are the same SHA-256 of the token (RFC 9449 §4.2): hashed once.
+      const tokenHash = token.length <= MAX_TOKEN_LENGTH ? hashToken(token) : undefined;
+      const proof = await this.dpop.verifyProof(opts.dpopProof, {
+        method: opts.method,
+        url: opts.url,
+        accessToken: token,
+        accessTokenHash: tokenHash,
+      });
+      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req), tokenHash);
       assertBoundTo(claims, proof);
       // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
       await this.dpop.recordJti(proof);
@@ -299,13 +306,14 @@ export class AccessTokenVerifier {
 
   /**
    * The verified token: from the cache when it holds it (synchronously, no promise on the hot path),
-   * otherwise verified now. The token is hashed once, for the lookup and the insertion.
+   * otherwise verified now. The token is hashed once, for the lookup and the insertion (`tokenHash` when the caller
+   * already has it).
    */
-  private verifyToken(token: string, trusted: readonly string[]): AcceptedToken | Promise<AcceptedToken> {
+  private verifyToken(token: string, trusted: readonly string[], tokenHash?: string): AcceptedToken | Promise<AcceptedToken> {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too large.');
     // RFC 6750 §2.1: a credential is at least one character.
     if (token.length === 0) throw invalidToken('The access token is empty.');
-    const cacheKey = hashToken(token);
+    const cacheKey = tokenHash ?? hashToken(token);
     const cached = this.cache.get(token, cacheKey);
     // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
     if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {

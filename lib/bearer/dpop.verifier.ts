@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK } from 'jose';
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { MemoryReplayCache, type ReplayCache } from '../cache/replay-cache.js';
+import { hashToken } from './verified-token.cache.js';
 import { requestHeaderAll, requestMethod, requestPathAndQuery, type PlatformRequest } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
 
@@ -27,6 +28,12 @@ export interface DpopRequestContext {
   url: string;
   /** The access token of the `Authorization: DPoP` header. */
   accessToken: string;
+  /**
+   * {@link accessTokenHash} of `accessToken` when the caller already has it (the token is hashed once per request).
+   *
+   * @internal
+   */
+  accessTokenHash?: string;
 }
 
 /** A proof that passed RFC 9449 §4.3 checks 1–11 and the `ath` half of check 12. */
@@ -67,9 +74,13 @@ export function normalizeHtu(value: string): string | undefined {
   return `${url.protocol}//${url.host}${path}`;
 }
 
-/** RFC 9449 §4.2: `ath` is base64url(SHA-256(ASCII(access token))), no padding. */
+/**
+ * RFC 9449 §4.2: `ath` is base64url(SHA-256(ASCII(access token))), no padding — the same digest the verified-token
+ * cache keys tokens by ({@link hashToken}; an access token is ASCII, RFC 6750 §2.1 b64token), so the verifier computes
+ * it once per request and hands it to both.
+ */
 export function accessTokenHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+  return hashToken(accessToken);
 }
 
 // ——— Every DPoP rule of the resource server is in this file: which scheme a route takes, the one proof of a
@@ -221,13 +232,13 @@ export class DpopVerifier {
       throw invalidProof('The DPoP proof iat is outside the acceptable window.');
     }
     // Check 12 (first half): `ath` is the hash of exactly this access token (§4.2; exact base64url, no padding).
-    if (typeof ath !== 'string' || ath !== accessTokenHash(request.accessToken)) {
+    if (typeof ath !== 'string' || ath !== (request.accessTokenHash ?? accessTokenHash(request.accessToken))) {
       throw invalidProof('The DPoP proof ath does not match the access token.');
     }
 
     // RFC 7638: the thumbprint the token's `cnf.jkt` must equal (RFC 9449 §6.1).
     const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
-    const jtiHash = createHash('sha256').update(jti).digest('base64url');
+    const jtiHash = hash('sha256', jti, 'base64url');
     // Remember the jti until the proof could no longer pass check 11 on any instance's clock.
     const replayTtl = Math.max(1, Math.ceil(iat + DPOP_IAT_WINDOW - nowSeconds + this.options.clockTolerance));
     return { jkt, replayKey: `dpop:${jkt}:${jtiHash}`, replayTtl };

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { MemoryReplayCache } from '../cache/replay-cache.js';
@@ -11,6 +10,7 @@ import { OidcError } from '../errors/oidc.error.js';
 import { AccessTokenVerifier } from '../bearer/access-token.verifier.js';
 import { DpopVerifier } from '../bearer/dpop.verifier.js';
 import { JwksCache, type JwksCacheSettings } from './jwks.cache.js';
+import { closeServer, listenLocal } from '../../test/fixtures/ports.js';
 
 const API = 'https://api.example.test';
 
@@ -33,19 +33,6 @@ class TestClock {
   advance(seconds: number): void {
     this.offsetMs += seconds * 1000;
   }
-}
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 const tick = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,13 +110,13 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
       hits.canary += 1;
       res.end(JSON.stringify({ keys: published }));
     });
-    issuer = await listen(server);
-    canaryUrl = await listen(canary);
+    issuer = await listenLocal(server);
+    canaryUrl = await listenLocal(canary);
   });
 
   afterAll(async () => {
-    await close(server);
-    await close(canary);
+    await closeServer(server);
+    await closeServer(canary);
   });
 
   beforeEach(async () => {

@@ -4,7 +4,7 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
-import { OidcError } from '../errors/oidc.error.js';
+import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
@@ -155,8 +155,7 @@ export function canonicalIssuer(iss: string, options: ResolvedOidcOptions): stri
  * call nowhere.
  */
 export function checkTrustedIssuer(issuer: string | undefined, trusted: readonly string[]): asserts issuer is string {
-  if (issuer === undefined || !trusted.includes(issuer))
-    throw new OidcError('ERR_OIDC_INVALID_TOKEN', 'The access token issuer is not trusted.');
+  if (issuer === undefined || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
 }
 
 /**

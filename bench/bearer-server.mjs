@@ -1,7 +1,7 @@
 // One bearer-benchmark server variant (bench/bearer.mjs), run in its own process so the load generator
 // does not share its event loop: a NestJS Express app on 127.0.0.1 with one GET route `/api` answering
 // `{ ok: true }`, guarded according to the variant. Prints `{"port":…}` on stdout once listening.
-//   node bench/bearer-server.mjs <none|passport-jwt|jose-guard|oidc-guard|noop-guard|duties-guard|oidc-module> <issuer URL>
+//   node bench/bearer-server.mjs <none|passport-jwt|jose-guard|oidc-guard|noop-guard|duties-guard|jose-floor|oidc-module> <issuer URL>
 // The issuer is the local bench/issuer.mjs (its JWKS is at <issuer>/jwks). oidc-guard uses the built
 // package (dist/), so run `npm run build` first.
 import 'reflect-metadata';
@@ -58,6 +58,31 @@ if (variant === 'none') {
   Injectable()(DutiesGuard);
   providers.push(DutiesGuard);
   UseGuards(DutiesGuard)(BenchController.prototype, 'api', describe('api'));
+} else if (variant === 'jose-floor') {
+  // Diagnostic floor of a fresh token: jose's jwtVerify alone, with the issuer's keys fetched and imported once at
+  // start (no JWKS cache, no header or claim checks of its own, nothing cached). What any guard that has jose verify
+  // every new token costs at least.
+  const { importJWK, jwtVerify } = await import('jose');
+  const { keys } = await (await fetch(jwksUri)).json();
+  const byKid = new Map(await Promise.all(keys.map(async (jwk) => [jwk.kid, await importJWK(jwk, jwk.alg)])));
+  const getKey = (header) => byKid.get(header.kid);
+  class JoseFloorGuard {
+    async canActivate(context) {
+      const req = context.switchToHttp().getRequest();
+      const header = req.headers.authorization;
+      if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthorizedException();
+      try {
+        const { payload } = await jwtVerify(header.slice(7), getKey, { issuer, audience: AUDIENCE, algorithms: ALGORITHMS });
+        req.user = payload;
+        return true;
+      } catch {
+        throw new UnauthorizedException();
+      }
+    }
+  }
+  Injectable()(JoseFloorGuard);
+  providers.push(JoseFloorGuard);
+  UseGuards(JoseFloorGuard)(BenchController.prototype, 'api', describe('api'));
 } else if (variant === 'passport-jwt') {
   // The NestJS docs' way: @nestjs/passport + passport-jwt, keys from jwks-rsa.
   const { AuthGuard, PassportModule, PassportStrategy } = await import('@nestjs/passport');

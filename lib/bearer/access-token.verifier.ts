@@ -44,6 +44,11 @@ const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const JWE_COMPACT = /^[^.]*\.[^.]*\.[^.]*\.[^.]*\.[^.]*$/;
 /** 9999-12-31T23:59:59Z: a later `exp` is not a plausible NumericDate (BR-06: no "valid forever" tokens). */
 const MAX_NUMERIC_DATE = 253_402_300_799;
+/** RFC 9068 §2.2: claims an RFC 9068 token (`typ` at+jwt) always carries; any other JWT access token at least `exp` and `sub`. */
+const RFC9068_REQUIRED_CLAIMS = ['exp', 'sub', 'iat', 'jti', 'client_id'];
+const JWT_REQUIRED_CLAIMS = ['exp', 'sub'];
+/** The one algorithm a token is verified with, per algorithm: its header's, already checked against `bearer.algorithms`. */
+const PINNED_ALGORITHMS = new Map<string, string[]>();
 /** OIDC Core §2 / §3.3.2.11: claims only ID tokens carry. */
 const ID_TOKEN_ONLY_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
 
@@ -65,6 +70,13 @@ const MAX_RESOLVED_ISSUERS = 100;
 function normalizeTyp(typ: string): string {
   const lower = typ.toLowerCase();
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+/** `[alg]`, one array per algorithm (the configured algorithms are few and fixed). */
+function pinnedAlgorithms(alg: string): string[] {
+  let pinned = PINNED_ALGORITHMS.get(alg);
+  if (!pinned) PINNED_ALGORITHMS.set(alg, (pinned = [alg]));
+  return pinned;
 }
 
 function isNonEmptyString(value: unknown): value is string {
@@ -369,7 +381,7 @@ export class AccessTokenVerifier {
     for (const key of keys.slice(0, MAX_KEY_ATTEMPTS)) {
       let cryptoKey: CryptoKey;
       try {
-        cryptoKey = await key.cryptoKey(alg);
+        cryptoKey = key.importedKey(alg) ?? (await key.cryptoKey(alg));
       } catch (err) {
         // A published key jose cannot import for this algorithm is skipped, like an unusable JWK.
         lastError = err;
@@ -377,8 +389,10 @@ export class AccessTokenVerifier {
       }
       try {
         const result = await jwtVerify(token, cryptoKey, {
-          // RFC 8725 §3.1: only the configured asymmetric algorithms; jose also refuses unknown `crit` (RFC 7515 §4.1.11).
-          algorithms: bearer.algorithms as string[],
+          // RFC 8725 §3.1: the one algorithm checkHeader allowed from the configured asymmetric ones (jose refuses any
+          // other, and a key imported for another); jose also refuses unknown `crit` (RFC 7515 §4.1.11). One entry, not the
+          // whole list: jose builds a Set of the list on every call.
+          algorithms: pinnedAlgorithms(alg),
           // RFC 9068 §4: `iss` exact (as the token spells it: an alias was vouched for above), `aud` must
           // contain this resource server.
           issuer: tokenIss as string,
@@ -387,7 +401,7 @@ export class AccessTokenVerifier {
           clockTolerance: this.options.clockTolerance,
           currentDate: new Date(now),
           // RFC 9068 §2.2: `exp`, `sub` always; `iat`, `jti`, `client_id` too for RFC 9068 tokens.
-          requiredClaims: strict ? ['exp', 'sub', 'iat', 'jti', 'client_id'] : ['exp', 'sub'],
+          requiredClaims: strict ? RFC9068_REQUIRED_CLAIMS : JWT_REQUIRED_CLAIMS,
         });
         verified = { payload: result.payload, key };
         break;

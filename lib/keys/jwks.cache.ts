@@ -68,6 +68,8 @@ const KEY_TYPE_OF_ALG: Readonly<Record<string, { kty: string; crv?: readonly str
 /** One public key of an issuer's JWKS, imported lazily once per algorithm. */
 export class VerificationKey {
   private readonly imported = new Map<string, Promise<CryptoKey>>();
+  /** The imported keys, once imported (for {@link importedKey}). @internal */
+  private readonly ready = new Map<string, CryptoKey>();
 
   constructor(
     /** The public JWK as published (frozen). */
@@ -94,8 +96,22 @@ export class VerificationKey {
     if (!key) {
       key = importJWK({ ...this.jwk }, alg) as Promise<CryptoKey>;
       this.imported.set(alg, key);
+      void key.then(
+        (cryptoKey) => this.ready.set(alg, cryptoKey),
+        () => undefined,
+      );
     }
     return key;
+  }
+
+  /**
+   * The WebCrypto key for `alg` once {@link cryptoKey} has imported it, else undefined: a verification with a key in use
+   * skips a promise turn.
+   *
+   * @internal
+   */
+  importedKey(alg: string): CryptoKey | undefined {
+    return this.ready.get(alg);
   }
 }
 

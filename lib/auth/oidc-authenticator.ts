@@ -90,11 +90,14 @@ export class OidcAuthenticator {
    *
    * @internal
    */
-  async resolve(
+  resolve(
     req: PlatformRequest,
     res: PlatformResponse | undefined,
     sources: readonly OidcCredentialSource[],
-  ): Promise<OidcRequestContext | undefined> {
+  ): OidcRequestContext | undefined | Promise<OidcRequestContext | undefined> {
+    // Settled without a promise where no I/O is needed (a cached bearer token, no credential): `OidcGuard` then decides
+    // the request synchronously. A refusal may be thrown rather than rejected; callers await it inside a try.
+
     const authorization = requestHeader(req, 'authorization');
     if (authorization !== undefined) {
       if (!sources.includes('bearer')) {
@@ -127,11 +130,11 @@ export class OidcAuthenticator {
   }
 
   /** Bearer/DPoP authentication (RFC 6750 §2.1, RFC 9449 §7.1); enabled with the `bearer` option. */
-  private async resolveAccessToken(
+  private resolveAccessToken(
     req: PlatformRequest,
     res: PlatformResponse | undefined,
     authorization: string,
-  ): Promise<OidcRequestContext> {
+  ): OidcRequestContext | Promise<OidcRequestContext> {
     const bearer = this.options.bearer;
     if (!bearer || !this.accessTokens) {
       throw invalidToken('Bearer tokens are not accepted: the `bearer` option is not configured.');
@@ -145,16 +148,28 @@ export class OidcAuthenticator {
     ) {
       throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'Send the access token in exactly one place: one Authorization header.');
     }
-    let claims: Readonly<AccessTokenClaims>;
+    let claims: Readonly<AccessTokenClaims> | Promise<Readonly<AccessTokenClaims>>;
     if (scheme === 'dpop') {
       assertDpopSchemeAccepted(bearer.dpop);
       const { proof, method, url } = dpopRequestOf(req, this.options.baseUrl.origin);
-      claims = await this.accessTokens.verifyShared(token, { dpopProof: proof, method, url, req });
+      claims = this.accessTokens.verifyShared(token, { dpopProof: proof, method, url, req });
     } else {
       // `req` reaches a `bearer.issuers` resolver (per-request tenants). The claims are the verifier's shared,
-      // frozen ones: the user built from them is shared by this token's requests (bearerUser).
-      claims = await this.accessTokens.verifyShared(token, { req });
+      // frozen ones: the user built from them is shared by this token's requests (bearerUser). A cached token's come
+      // without a promise.
+      claims = this.accessTokens.verifyShared(token, { req });
     }
+    return claims instanceof Promise
+      ? claims.then((verified) => this.accessTokenContext(verified, res, token, scheme))
+      : this.accessTokenContext(claims, res, token, scheme);
+  }
+
+  private accessTokenContext(
+    claims: Readonly<AccessTokenClaims>,
+    res: PlatformResponse | undefined,
+    token: string,
+    scheme: AccessTokenScheme,
+  ): OidcRequestContext {
     // Responses that carry a user's data must not be stored by shared caches (as for sessions, SE-08).
     if (res) markPrivate(res);
     return { user: bearerUser(claims, this.options, scheme), accessToken: token };

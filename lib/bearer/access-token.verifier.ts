@@ -209,7 +209,41 @@ export class AccessTokenVerifier {
    *
    * @internal
    */
-  async verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Promise<Readonly<AccessTokenClaims>> {
+  verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Readonly<AccessTokenClaims> | Promise<Readonly<AccessTokenClaims>> {
+    // The token is hashed once per request: the cache key here, and again below only when it is not cached.
+    const tokenHash = typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH ? hashToken(token) : undefined;
+    if (opts.dpopProof === undefined && tokenHash !== undefined) {
+      const cached = this.cachedBearer(token, tokenHash);
+      if (cached !== undefined) return cached;
+    }
+    return this.verifySharedAsync(token, opts, tokenHash);
+  }
+
+  /**
+   * The claims of a Bearer-scheme token this request can be admitted with from the verified-token cache alone — no
+   * promise, no I/O — or undefined, and {@link verifySharedAsync} decides (and words any refusal). The same rules as
+   * that path, each a condition here instead of a refusal: the Bearer scheme accepted (RFC 9449 §7.2), the token cached
+   * and verified with a key its issuer still publishes (BR-17), that issuer trusted for this request without a
+   * resolver call (RFC 9068 §4), and the token not DPoP-bound (RFC 9449 §7.2).
+   */
+  private cachedBearer(token: string, tokenHash: string): Readonly<AccessTokenClaims> | undefined {
+    const bearer = this.options.bearer;
+    if (!bearer || bearer.dpop === 'required') return undefined;
+    const trusted = this.staticTrustedIssuers();
+    if (trusted === undefined) return undefined;
+    const cached = this.cache.get(token, tokenHash);
+    if (cached === undefined || !trusted.includes(cached.issuer) || !this.jwks.isCurrent(cached.issuer, cached.key)) return undefined;
+    // A `cnf` (bound, or an unsupported binding) is for the full path to refuse.
+    if (cached.claims.cnf !== undefined) return undefined;
+    this.telemetry?.count('oidc.token_cache.hits');
+    return cached.claims;
+  }
+
+  private async verifySharedAsync(
+    token: string,
+    opts: AccessTokenVerifyOptions,
+    tokenHash: string | undefined,
+  ): Promise<Readonly<AccessTokenClaims>> {
     // The try costs nothing until something throws: a refusal is noted in the catch, with no promise chained onto
     // every request's verification for it.
     try {
@@ -221,7 +255,7 @@ export class AccessTokenVerifier {
 
       if (opts.dpopProof === undefined) {
         assertBearerSchemeAccepted(bearer.dpop);
-        const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req));
+        const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req), tokenHash);
         assertNotBound(claims);
         return claims;
       }
@@ -232,7 +266,6 @@ export class AccessTokenVerifier {
       }
       // RFC 9449 §4.3 checks 2–11 and `ath` first: no key fetch for a request whose proof is already wrong. `ath` and
       // the cache key are the same SHA-256 of the token (RFC 9449 §4.2): hashed once.
-      const tokenHash = token.length <= MAX_TOKEN_LENGTH ? hashToken(token) : undefined;
       const proof = await this.dpop.verifyProof(opts.dpopProof, {
         method: opts.method,
         url: opts.url,

@@ -7,7 +7,7 @@ import type { ClaimCheck } from '../decorators/roles.decorator.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
 import { graphqlError, loginRedirectException, protectedRouteException } from '../http/error-response.js';
-import { transportRequestOf } from '../http/execution-context.js';
+import { transportRequestOf, type TransportRequest } from '../http/execution-context.js';
 import type { PlatformRequest, PlatformResponse } from '../http/platform.js';
 import { setOidcContext, type OidcRequestContext } from '../http/request-context.js';
 import {
@@ -73,49 +73,89 @@ export class OidcGuard implements CanActivate {
    */
   private readonly routes = new WeakMap<object, WeakMap<object, RouteMetadata>>();
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // HTTP routes, GraphQL resolvers and WebSocket messages (API.md §7.4); other transports (RPC) are not this guard's.
     const request = transportRequestOf(context);
     if (!request) return true;
-    if (request.transport === 'ws') return this.canActivateSocket(request.req, this.route(context.getHandler(), context.getClass()));
-    const { req, transport } = request;
-    const res = request.res ?? NO_RESPONSE;
     const route = this.route(context.getHandler(), context.getClass());
-    const { isPublic, methods, targets } = route;
-    const graphql = transport === 'graphql';
-
-    try {
-      const authenticated = await (graphql ? this.authenticateOnce(req, res, methods) : this.authenticate(req, res, methods));
-      if (!authenticated) {
-        if (isPublic) return true;
-        if (!graphql && !route.noRedirect && this.isBrowserNavigation(req, methods)) throw this.redirectToLogin(req, res);
-        throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
+    if (request.transport === 'ws') return this.canActivateSocket(request.req, route);
+    const res = request.res ?? NO_RESPONSE;
+    if (request.transport === 'http' && this.authenticate === OidcGuard.prototype.authenticate) {
+      // A request the authenticator settles without I/O (a cached bearer token, no credential at all) is decided here,
+      // with no promise in between; a subclass's own `authenticate` hook is always honoured (below).
+      let outcome: OidcRequestContext | undefined | Promise<OidcRequestContext | undefined>;
+      try {
+        outcome = this.authenticator.resolve(request.req, res, route.methods);
+        if (!(outcome instanceof Promise)) return this.decide(request, res, route, outcome);
+      } catch (err) {
+        return this.refuse(err, request, res, route);
       }
-      setOidcContext(req, authenticated);
-      if (!isPublic && route.stepUp) this.checkStepUp(req, res, authenticated, route, graphql);
-      if (!isPublic) this.authorize(authenticated, targets);
-      return true;
-    } catch (err) {
-      if (err instanceof HttpException) throw err;
-      if (err instanceof OidcError) {
-        if (
-          isPublic &&
-          (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || err.code === 'ERR_OIDC_UNAUTHENTICATED')
-        )
-          return true;
-        const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
-        const stepUp = err.code === 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION' ? route.stepUp : undefined;
-        const failure = {
-          realm: this.authenticator.realm,
-          scope,
-          stepUp,
-          challenges: this.authenticator.challengesFor(req, err, methods, scope, stepUp),
-        };
-        if (graphql) throw graphqlError(err, request.res, failure);
-        throw protectedRouteException(err, res, failure);
-      }
-      throw err;
+      return this.settle(request, res, route, outcome);
     }
+    return this.settle(request, res, route, undefined);
+  }
+
+  /** {@link canActivate} once authentication needs a promise: the session, a bearer token not cached yet, GraphQL. */
+  private async settle(
+    request: TransportRequest,
+    res: PlatformResponse,
+    route: RouteMetadata,
+    pending: Promise<OidcRequestContext | undefined> | undefined,
+  ): Promise<boolean> {
+    const { req, transport } = request;
+    try {
+      const authenticated = await (pending ??
+        (transport === 'graphql' ? this.authenticateOnce(req, res, route.methods) : this.authenticate(req, res, route.methods)));
+      return this.decide(request, res, route, authenticated);
+    } catch (err) {
+      return this.refuse(err, request, res, route);
+    }
+  }
+
+  /** Admits the request (`true`), or throws why not: no credential on a protected route, a step-up, a missing scope or role. */
+  private decide(
+    request: TransportRequest,
+    res: PlatformResponse,
+    route: RouteMetadata,
+    authenticated: OidcRequestContext | undefined,
+  ): true {
+    const { req } = request;
+    const graphql = request.transport === 'graphql';
+    const { isPublic } = route;
+    if (!authenticated) {
+      if (isPublic) return true;
+      if (!graphql && !route.noRedirect && this.isBrowserNavigation(req, route.methods)) throw this.redirectToLogin(req, res);
+      throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
+    }
+    setOidcContext(req, authenticated);
+    if (!isPublic && route.stepUp) this.checkStepUp(req, res, authenticated, route, graphql);
+    if (!isPublic) this.authorize(authenticated, route.targets);
+    return true;
+  }
+
+  /**
+   * A refused request: a public route goes on anonymously after an authentication failure; otherwise the refusal is
+   * thrown as the HTTP (RFC 6750 §3 challenges) or GraphQL error.
+   */
+  private refuse(err: unknown, request: TransportRequest, res: PlatformResponse, route: RouteMetadata): true {
+    if (err instanceof HttpException) throw err;
+    if (!(err instanceof OidcError)) throw err;
+    const { isPublic, methods, targets } = route;
+    if (
+      isPublic &&
+      (err.code === 'ERR_OIDC_INVALID_TOKEN' || err.code === 'ERR_OIDC_INVALID_DPOP_PROOF' || err.code === 'ERR_OIDC_UNAUTHENTICATED')
+    )
+      return true;
+    const scope = err.code === 'ERR_OIDC_INSUFFICIENT_SCOPE' ? this.requiredScopes(targets).join(' ') : undefined;
+    const stepUp = err.code === 'ERR_OIDC_INSUFFICIENT_USER_AUTHENTICATION' ? route.stepUp : undefined;
+    const failure = {
+      realm: this.authenticator.realm,
+      scope,
+      stepUp,
+      challenges: this.authenticator.challengesFor(request.req, err, methods, scope, stepUp),
+    };
+    if (request.transport === 'graphql') throw graphqlError(err, request.res, failure);
+    throw protectedRouteException(err, res, failure);
   }
 
   /**
@@ -163,7 +203,7 @@ export class OidcGuard implements CanActivate {
   }
 
   /** Resolves the request's credentials to a user, or undefined when it carries none ({@link OidcAuthenticator}). */
-  protected authenticate(
+  protected async authenticate(
     req: PlatformRequest,
     res: PlatformResponse,
     methods: readonly OidcCredentialSource[],

@@ -6,7 +6,8 @@
 //   process mints RFC 9068 tokens with the private keys it prints.
 // - Server variants (bench/bearer-server.mjs), each its own process: none (no guard), passport-jwt
 //   (@nestjs/passport + passport-jwt + jwks-rsa), jose-guard (createRemoteJWKSet + jwtVerify) and
-//   oidc-guard (this module's OidcGuard, bearer only). autocannon drives them from this process.
+//   oidc-guard (this module's OidcGuard, bearer only). autocannon drives them from this process. Diagnostic floors
+//   last: noop-guard and duties-guard for a re-used token, jose-floor for a fresh one.
 // - Resilience first, each against fresh servers: a cold herd of 200 concurrent requests (JWKS fetches,
 //   failures), and a flood of 500 unknown-kid tokens followed by a newly published key (the waits for the
 //   new key run in parallel, and the fresh-token pools are minted meanwhile). Printed last.
@@ -16,7 +17,7 @@
 // Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_BEARER_FRESH (most
 // fresh tokens per algorithm, default 60000), BENCH_ROTATE_WAIT (s the new-kid token is retried, default
 // 31) and BENCH_ROTATE_WAIT_PASSPORT (default 61: jwks-rsa's rate limit is per minute), BENCH_CPU_PROF (a directory: the
-// oidc-guard throughput server runs with --cpu-prof into it).
+// oidc-guard throughput server runs with --cpu-prof into it), BENCH_FRESH_FLOOR_SECONDS (default 2).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -47,6 +48,11 @@ const GUARDS = ['passport-jwt', 'jose-guard', 'oidc-guard'];
 const FLOOR_GUARDS = ['noop-guard', 'duties-guard'];
 /** Lowest server CPU µs per request of the floor variants (and none, oidc-guard) on RS256 with 1 re-used token. */
 const floorCpu = {};
+/** The fresh-token floor: jose's jwtVerify alone, beside the jose guard and a newly started OidcGuard server. */
+const FRESH_FLOOR_GUARDS = ['jose-guard', 'jose-floor', 'oidc-guard'];
+const FRESH_FLOOR_SECONDS = Number(process.env.BENCH_FRESH_FLOOR_SECONDS ?? 2);
+/** Per algorithm, the lowest server CPU µs per request of each FRESH_FLOOR_GUARDS variant. */
+const freshFloorCpu = {};
 const ALGS = ['RS256', 'ES256'];
 const MODES = ['1', String(REUSED), 'fresh'];
 const t0 = Date.now();
@@ -218,10 +224,10 @@ async function load(port, pool, cursor, seconds, noRepeat) {
   };
 }
 
-async function measure(server, pool, cursor, noRepeat) {
+async function measure(server, pool, cursor, noRepeat, seconds = DURATION) {
   await load(server.port, pool, cursor, WARMUP, noRepeat);
   const before = cpuMicros(server.child.pid);
-  const r = await load(server.port, pool, cursor, DURATION, noRepeat);
+  const r = await load(server.port, pool, cursor, seconds, noRepeat);
   const cpu = (cpuMicros(server.child.pid) - before) / Math.max(1, r.sent);
   return { ...r, cpu, rss: rssMb(server.child.pid) };
 }
@@ -403,6 +409,33 @@ try {
       floorCpu[v] = Math.min(floorCpu[v] ?? Infinity, cpu);
     }
   }
+
+  // The floor of a fresh token: jose's jwtVerify with the keys imported once and nothing else (bench/bearer-server.mjs
+  // jose-floor), what any guard that has jose verify each new token costs at least. OidcGuard runs on a server started
+  // for it (its cache has seen none of the pool); two alternating rounds on disjoint tokens, the lower CPU kept.
+  process.stderr.write('bearer: fresh-token floor…\n');
+  servers['jose-floor'] = await startServer('jose-floor', main.issuer);
+  for (const alg of ALGS) {
+    const floorServers = { ...servers, 'oidc-guard': await startServer('oidc-guard', main.issuer) };
+    // The pool's last quarter warms the two new servers (their code optimized before anything is measured); the rounds
+    // take the rest, so no measured token was seen before by the server it goes to.
+    const split = Math.floor((pools[alg].fresh.length * 3) / 4);
+    const [measured, warming] = [pools[alg].fresh.slice(0, split), pools[alg].fresh.slice(split)];
+    const cursors = Object.fromEntries(FRESH_FLOOR_GUARDS.map((v) => [v, { i: 0 }]));
+    freshFloorCpu[alg] = {};
+    try {
+      for (const v of ['jose-floor', 'oidc-guard']) await load(floorServers[v].port, warming, { i: 0 }, 2, true);
+      for (let round = 0; round < 2; round += 1) {
+        for (const v of FRESH_FLOOR_GUARDS) {
+          const r = await measure(floorServers[v], measured, cursors[v], true, FRESH_FLOOR_SECONDS);
+          if (r.failures > 0) throw new Error(`${v} ${alg}: ${r.failures} failed requests in the fresh-token floor`);
+          freshFloorCpu[alg][v] = Math.min(freshFloorCpu[alg][v] ?? Infinity, r.cpu);
+        }
+      }
+    } finally {
+      await stopChild(floorServers['oidc-guard'].child);
+    }
+  }
 } finally {
   await Promise.all([...Object.values(servers), ...issuers].map((s) => stopChild(s.child)));
 }
@@ -468,5 +501,18 @@ console.log(
   '  (noop-guard: an async guard returning true; duties-guard: only a SHA-256 of the token, Cache-Control: no-store and req.user)',
 );
 
+console.log(
+  `\nbearer fresh-token floor — a fresh token per request, lower CPU of two alternating rounds of ${FRESH_FLOOR_SECONDS} s; OidcGuard on a newly started server`,
+);
+console.log('alg    variant          CPU µs/req   ×jose (CPU)');
+for (const [alg, byVariant] of Object.entries(freshFloorCpu)) {
+  for (const [v, cpu] of Object.entries(byVariant)) {
+    console.log(
+      `${alg.padEnd(6)} ${v.padEnd(16)} ${cpu.toFixed(1).padStart(10)}   ${(byVariant['jose-guard'] / cpu).toFixed(2).padStart(11)}`,
+    );
+  }
+}
+console.log('  (jose-floor: jwtVerify with the keys imported once at start — no JWKS cache, no checks of its own, nothing cached)');
+
 /** What bench/run.mjs judges against the targets. */
-export const results = { rows, floodRows, sustained, herdRows, floorCpu };
+export const results = { rows, floodRows, sustained, herdRows, floorCpu, freshFloorCpu };

@@ -166,6 +166,14 @@ console.log(
     `${(floorCpu.none / floorCpu['duties-guard']).toFixed(2)}× no guard; OidcGuard ${(floorCpu['oidc-guard'] - floorCpu.none).toFixed(1)} µs`,
 );
 
+for (const [alg, f] of Object.entries(bearer.freshFloorCpu)) {
+  console.log(
+    `floor, ${alg} fresh token (fresh-token floor above): jose's jwtVerify alone ${f['jose-floor'].toFixed(1)} µs = ` +
+      `${(f['jose-guard'] / f['jose-floor']).toFixed(2)}× the jose guard (${f['jose-guard'].toFixed(1)} µs); ≥ 1.15× it needs ≤ ${(f['jose-guard'] / 1.15).toFixed(1)} µs; ` +
+      `OidcGuard ${f['oidc-guard'].toFixed(1)} µs = ${(f['jose-guard'] / f['oidc-guard']).toFixed(2)}×`,
+  );
+}
+
 // ---------------------------------------------------------------- targets (issue: performance at the floor)
 const session = Object.fromEntries(rows.map((r) => [r.variant, r]));
 const byCpu = (base, r) => base.cpu / r.cpu;

@@ -35,8 +35,6 @@ class TestClock {
   }
 }
 
-const tick = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
-
 type JwksMode = 'ok' | 'http-500' | 'not-json' | 'html' | 'empty' | 'redirect' | 'huge' | 'reset';
 
 /**
@@ -53,6 +51,9 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
   let discoveryIssuer: string | undefined;
   let jwksDelayMs = 0;
   const hits = { jwks: 0, discovery: 0, canary: 0 };
+  /** Numbers the tests; each one's JWKS URL carries it (see the server). */
+  let testNumber = 0;
+  const jwksUri = () => `${issuer}/jwks?test=${testNumber}`;
   let k1: TestKey;
   let k2: TestKey;
 
@@ -61,18 +62,20 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     k1 = await makeKey('k1');
     k2 = await makeKey('k2');
     server = createServer((req, res) => {
-      if (req.url === '/.well-known/openid-configuration') {
+      const url = new URL(req.url ?? '/', issuer);
+      if (url.pathname === '/.well-known/openid-configuration') {
         hits.discovery += 1;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ issuer: discoveryIssuer ?? issuer, jwks_uri: `${issuer}/jwks` }));
+        res.end(JSON.stringify({ issuer: discoveryIssuer ?? issuer, jwks_uri: jwksUri() }));
         return;
       }
-      if (req.url !== '/jwks') {
+      if (url.pathname !== '/jwks') {
         res.statusCode = 404;
         res.end();
         return;
       }
-      hits.jwks += 1;
+      // Only this test's fetches count: fetch may retry an earlier test's reset request (idempotent) at any time.
+      if (url.searchParams.get('test') === String(testNumber)) hits.jwks += 1;
       setTimeout(() => {
         switch (mode) {
           case 'http-500':
@@ -119,8 +122,8 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     await closeServer(canary);
   });
 
-  beforeEach(async () => {
-    await tick(); // let a retry of a reset request (fetch retries idempotent requests) land before counting
+  beforeEach(() => {
+    testNumber += 1;
     published = [k1.publicJwk];
     mode = 'ok';
     discoveryIssuer = undefined;
@@ -151,7 +154,7 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     const configuredIssuer = opts.viaDiscovery ? 'https://login.example.com' : issuer;
     const options = optionsFor({ issuers: opts.viaDiscovery ? [configuredIssuer, issuer] : [issuer], ...opts.bearer }, configuredIssuer);
     const clock = new TestClock();
-    const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
+    const discovery = { getMetadata: async () => ({ issuer, jwks_uri: jwksUri() }) } as unknown as OidcDiscoveryService;
     const jwks = new JwksCache(options, discovery, clock, opts.settings);
     const verifier = new AccessTokenVerifier(options, jwks, new DpopVerifier(options, clock, new MemoryReplayCache()), clock);
     const mint = (key: TestKey, header: Record<string, unknown> = {}) => {
@@ -196,7 +199,7 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
     // passes the issuers the resolver chose for the request as `trusted`).
     const options = optionsFor({ issuers: () => [issuer, evil] });
     expect(options.allowInsecureRequests).toBe(false);
-    const discovery = { getMetadata: async () => ({ issuer, jwks_uri: `${issuer}/jwks` }) } as unknown as OidcDiscoveryService;
+    const discovery = { getMetadata: async () => ({ issuer, jwks_uri: jwksUri() }) } as unknown as OidcDiscoveryService;
     const jwks = new JwksCache(options, discovery, new TestClock());
     const fetched: string[] = [];
     const realFetch = globalThis.fetch;
@@ -273,12 +276,12 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
   it.each<JwksMode>(['http-500', 'not-json', 'html', 'empty', 'reset'])(
     'keeps serving the last good keys when the JWKS endpoint answers %s',
     async (broken) => {
-      const { verifier, mint, clock } = setup({ settings: { cooldown: 30, maxAge: 600 } });
+      const { verifier, jwks, mint, clock } = setup({ settings: { cooldown: 30, maxAge: 600 } });
       await verifier.verify(await mint(k1));
       mode = broken;
       clock.advance(601); // past maxAge: a background refresh starts, and fails
       await expect(verifier.verify(await mint(k1))).resolves.toBeDefined();
-      await tick();
+      await jwks.idle(issuer);
       // (a reset connection may be retried once by fetch, so that case counts at least)
       const expectHits = (n: number) => (broken === 'reset' ? expect(hits.jwks).toBeGreaterThanOrEqual(n) : expect(hits.jwks).toBe(n));
       expectHits(2);
@@ -291,14 +294,14 @@ describe('JwksCache (through AccessTokenVerifier)', () => {
   );
 
   it('BR-17: after maxAge a key the OP removed stops working, also for tokens verified before', async () => {
-    const { verifier, mint, clock } = setup({ settings: { maxAge: 600 } });
+    const { verifier, jwks, mint, clock } = setup({ settings: { maxAge: 600 } });
     published = [k1.publicJwk, k2.publicJwk];
     const t1 = await mint(k1);
     await verifier.verify(t1);
     published = [k2.publicJwk];
     clock.advance(601);
     await verifier.verify(await mint(k2)); // triggers the background refresh
-    await tick();
+    await jwks.idle(issuer);
     expect(hits.jwks).toBe(2);
     expect(await code(verifier.verify(t1))).toBe('ERR_OIDC_INVALID_TOKEN');
     expect(await code(verifier.verify(await mint(k1)))).toBe('ERR_OIDC_INVALID_TOKEN');

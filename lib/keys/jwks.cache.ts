@@ -285,6 +285,18 @@ export class JwksCache {
     return state.keys.includes(key);
   }
 
+  /**
+   * Settles once no key fetch of `issuer` is in flight, a background refresh included (whether it succeeded or not):
+   * lets a caller observe that a refresh has landed instead of waiting a guessed time.
+   *
+   * @internal
+   */
+  async idle(issuer: string): Promise<void> {
+    for (let inflight = this.issuers.get(issuer)?.inflight; inflight; inflight = this.issuers.get(issuer)?.inflight) {
+      await inflight.catch(() => undefined);
+    }
+  }
+
   private stateOf(issuer: string, trusted: readonly string[] | undefined): IssuerKeys {
     // Defence in depth: callers check the issuer first; keys are only ever fetched for trusted issuers.
     const configured = this.options.bearer?.issuers;

@@ -175,8 +175,13 @@ describe('RedisSessionStore — on Redis', () => {
     it('a waiter gives up with ERR_OIDC_SESSION_STORE_UNAVAILABLE after waitMs', async () => {
       const impatient = new RedisSessionLock({ client, prefix, waitMs: 200 });
       let release!: () => void;
-      const holding = store.lock.run('refresh:k', () => new Promise<void>((resolve) => (release = resolve)));
-      await sleep(50);
+      let held!: () => void;
+      const holds = new Promise<void>((resolve) => (held = resolve));
+      const holding = store.lock.run('refresh:k', () => {
+        held();
+        return new Promise<void>((resolve) => (release = resolve));
+      });
+      await holds; // the holder has the lock before the waiter asks
       const started = Date.now();
       const error = await impatient.run('refresh:k', async () => 'never').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OidcError);
@@ -194,12 +199,15 @@ describe('RedisSessionStore — on Redis', () => {
         const a = new RedisSessionLock({ client, prefix, leaseMs: 1_000 });
         const b = new RedisSessionLock({ client: second, prefix, leaseMs: 1_000, pollMs: 10 });
         const order: string[] = [];
+        let held!: () => void;
+        const holds = new Promise<void>((resolve) => (held = resolve));
         const slow = a.run('refresh:k', async () => {
           order.push('a:start');
+          held();
           await sleep(2_600); // 2.6 leases: without renewals the lease would have run out twice
           order.push('a:end');
         });
-        await sleep(20);
+        await holds; // a has the lock before b asks
         await b.run('refresh:k', async () => void order.push('b:start'));
         await slow;
         expect(order).toEqual(['a:start', 'a:end', 'b:start']);

@@ -9,8 +9,17 @@ export interface StepUpRequirement {
   readonly maxAge?: number;
 }
 
-/** RFC 9470 §3 / OIDC Core §3.1.2.1: `acr_values` is a space-separated list, so a value is one printable token. */
-const ACR_VALUE = /^[\x21-\x7e]{1,255}$/;
+/**
+ * RFC 9470 §3 / OIDC Core §3.1.2.1: `acr_values` is a space-separated list, so a value is one printable token. The login
+ * route (`/auth/login?acr_values=…&max_age=…`) takes what these allow, so a `@StepUp()` route's redirect always passes it.
+ *
+ * @internal
+ */
+export const ACR_VALUE = /^[\x21-\x7e]{1,255}$/;
+/** @internal */
+export const MAX_ACR_VALUES = 10;
+/** Largest `max_age` in seconds (nine digits: about 31 years). @internal */
+export const MAX_MAX_AGE = 999_999_999;
 
 /**
  * Requires a stronger or more recent authentication than the session or token may have (RFC 9470).
@@ -31,11 +40,17 @@ const ACR_VALUE = /^[\x21-\x7e]{1,255}$/;
 export function StepUp(requirement: StepUpRequirement): MethodDecorator & ClassDecorator {
   const { acr, maxAge } = requirement ?? {};
   if (acr === undefined && maxAge === undefined) throw new TypeError('@StepUp(): give `acr`, `maxAge` or both.');
-  if (acr !== undefined && (!Array.isArray(acr) || acr.length === 0 || !acr.every((v) => typeof v === 'string' && ACR_VALUE.test(v)))) {
-    throw new TypeError('@StepUp(): `acr` must be a non-empty array of acr values (printable, no spaces).');
+  if (
+    acr !== undefined &&
+    (!Array.isArray(acr) ||
+      acr.length === 0 ||
+      acr.length > MAX_ACR_VALUES ||
+      !acr.every((v) => typeof v === 'string' && ACR_VALUE.test(v)))
+  ) {
+    throw new TypeError(`@StepUp(): \`acr\` must be an array of 1 to ${MAX_ACR_VALUES} acr values (printable, no spaces).`);
   }
-  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) {
-    throw new TypeError('@StepUp(): `maxAge` must be a whole number of seconds ≥ 0.');
+  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0 || maxAge > MAX_MAX_AGE)) {
+    throw new TypeError(`@StepUp(): \`maxAge\` must be a whole number of seconds from 0 to ${MAX_MAX_AGE}.`);
   }
   const frozen: StepUpRequirement = Object.freeze({
     ...(acr === undefined ? {} : { acr: Object.freeze([...acr]) }),

@@ -20,6 +20,7 @@ import { DpopKeys } from '../tokens/dpop-keys.js';
 import { IdTokenVerifier } from '../tokens/id-token.verifier.js';
 import { LoginTransactions, type LoginTransaction } from './login-transaction.js';
 import { sanitizeReturnTo } from '../http/return-to.js';
+import { ACR_VALUE, MAX_ACR_VALUES } from '../decorators/step-up.decorator.js';
 
 /** Authorization response parameters that must appear at most once (LF-03c). */
 const SINGLE_VALUED = ['state', 'code', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
@@ -32,9 +33,6 @@ const SILENT_LOGIN_REFUSALS: ReadonlySet<string> = new Set([
   'consent_required',
   'account_selection_required',
 ]);
-/** One `acr_values` entry: a printable token (the list is space-separated). */
-const ACR_VALUE = /^[\x21-\x7e]{1,255}$/;
-const MAX_ACR_VALUES = 10;
 
 /** What `GET /auth/login` may ask for, from its query string. */
 export interface LoginRequest {
@@ -144,11 +142,12 @@ export class OidcLoginService {
     if (request.acrValues !== undefined && request.acrValues !== null) {
       acrValues = request.acrValues.split(' ').filter(Boolean);
       if (acrValues.length === 0 || acrValues.length > MAX_ACR_VALUES || !acrValues.every((v) => ACR_VALUE.test(v))) {
-        throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'acr_values must be up to 10 space-separated acr values.');
+        throw new OidcError('ERR_OIDC_INVALID_REQUEST', `acr_values must be up to ${MAX_ACR_VALUES} space-separated acr values.`);
       }
     }
     let maxAge: number | undefined;
     if (request.maxAge !== undefined && request.maxAge !== null) {
+      // Nine digits at most: MAX_MAX_AGE, what @StepUp() allows.
       if (!/^\d{1,9}$/.test(request.maxAge)) throw new OidcError('ERR_OIDC_INVALID_REQUEST', 'max_age must be a whole number of seconds.');
       maxAge = Number(request.maxAge);
     }

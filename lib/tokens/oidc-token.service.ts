@@ -185,10 +185,9 @@ export class OidcTokenService {
         'This request has no session or access token to call an API with: call fetch() on a route behind OidcGuard (or after OidcAuthenticator.authenticate()).',
       );
     const config = await this.discovery.getConfiguration();
-    const session =
-      getOidcContext(req)?.user.authMethod === 'bearer' || getOidcContext(req)?.user.authMethod === 'dpop'
-        ? undefined
-        : await this.sessions.get(req);
+    // A request authenticated with an access token has no session to take DPoP keys from.
+    const authMethod = getOidcContext(req)?.user.authMethod;
+    const session = authMethod === 'bearer' || authMethod === 'dpop' ? undefined : await this.sessions.get(req);
     const options = session ? await this.dpopOptions(config, session) : undefined;
     const url = input instanceof URL ? input : new URL(input);
     try {

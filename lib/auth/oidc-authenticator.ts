@@ -95,8 +95,9 @@ export class OidcAuthenticator {
     res: PlatformResponse | undefined,
     sources: readonly OidcCredentialSource[],
   ): OidcRequestContext | undefined | Promise<OidcRequestContext | undefined> {
-    // Settled without a promise where no I/O is needed (a cached bearer token, no credential): `OidcGuard` then decides
-    // the request synchronously. A refusal may be thrown rather than rejected; callers await it inside a try.
+    // Settled without a promise where no I/O is needed (a cached bearer token; no Authorization header where sessions
+    // are off or not accepted): `OidcGuard` then decides the request synchronously. A refusal may be thrown rather than
+    // rejected, so call it inside an async function or a try.
 
     const authorization = requestHeader(req, 'authorization');
     if (authorization !== undefined) {

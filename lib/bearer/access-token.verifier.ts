@@ -45,10 +45,8 @@ const JWE_COMPACT = /^[^.]*\.[^.]*\.[^.]*\.[^.]*\.[^.]*$/;
 /** 9999-12-31T23:59:59Z: a later `exp` is not a plausible NumericDate (BR-06: no "valid forever" tokens). */
 const MAX_NUMERIC_DATE = 253_402_300_799;
 /** RFC 9068 §2.2: claims an RFC 9068 token (`typ` at+jwt) always carries; any other JWT access token at least `exp` and `sub`. */
-const RFC9068_REQUIRED_CLAIMS = ['exp', 'sub', 'iat', 'jti', 'client_id'];
-const JWT_REQUIRED_CLAIMS = ['exp', 'sub'];
-/** The one algorithm a token is verified with, per algorithm: its header's, already checked against `bearer.algorithms`. */
-const PINNED_ALGORITHMS = new Map<string, string[]>();
+const RFC9068_REQUIRED_CLAIMS: readonly string[] = Object.freeze(['exp', 'sub', 'iat', 'jti', 'client_id']);
+const JWT_REQUIRED_CLAIMS: readonly string[] = Object.freeze(['exp', 'sub']);
 /** OIDC Core §2 / §3.3.2.11: claims only ID tokens carry. */
 const ID_TOKEN_ONLY_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
 
@@ -70,13 +68,6 @@ const MAX_RESOLVED_ISSUERS = 100;
 function normalizeTyp(typ: string): string {
   const lower = typ.toLowerCase();
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
-}
-
-/** `[alg]`, one array per algorithm (the configured algorithms are few and fixed). */
-function pinnedAlgorithms(alg: string): string[] {
-  let pinned = PINNED_ALGORITHMS.get(alg);
-  if (!pinned) PINNED_ALGORITHMS.set(alg, (pinned = [alg]));
-  return pinned;
 }
 
 function isNonEmptyString(value: unknown): value is string {
@@ -173,6 +164,11 @@ function copyClaims(claims: AccessTokenClaims): AccessTokenClaims {
 @Injectable()
 export class AccessTokenVerifier {
   private readonly cache: VerifiedTokenCache<VerifiedToken>;
+  /**
+   * `[alg]` (frozen) for each of `bearer.algorithms`: the one algorithm a token is verified with, its header's, once
+   * checkHeader has found it among them. jose builds a Set of the list it is given on every call, so it gets one entry.
+   */
+  private readonly pinned: ReadonlyMap<string, readonly string[]>;
   private readonly logger = new Logger('OidcBearer');
 
   constructor(
@@ -185,6 +181,7 @@ export class AccessTokenVerifier {
     @Optional() private readonly telemetry?: OidcTelemetry,
   ) {
     this.cache = new VerifiedTokenCache(options.bearer?.cache.maxEntries ?? 0, () => clock.now());
+    this.pinned = new Map((options.bearer?.algorithms ?? []).map((alg) => [alg, Object.freeze([alg])]));
   }
 
   /**
@@ -210,7 +207,7 @@ export class AccessTokenVerifier {
    * @internal
    */
   verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Readonly<AccessTokenClaims> | Promise<Readonly<AccessTokenClaims>> {
-    // The token is hashed once per request: the cache key here, and again below only when it is not cached.
+    // The token is hashed once per request: the cache key here and below, and the DPoP proof's `ath`.
     const tokenHash = typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH ? hashToken(token) : undefined;
     if (opts.dpopProof === undefined && tokenHash !== undefined) {
       const cached = this.cachedBearer(token, tokenHash);
@@ -423,9 +420,8 @@ export class AccessTokenVerifier {
       try {
         const result = await jwtVerify(token, cryptoKey, {
           // RFC 8725 §3.1: the one algorithm checkHeader allowed from the configured asymmetric ones (jose refuses any
-          // other, and a key imported for another); jose also refuses unknown `crit` (RFC 7515 §4.1.11). One entry, not the
-          // whole list: jose builds a Set of the list on every call.
-          algorithms: pinnedAlgorithms(alg),
+          // other, and a key imported for another); jose also refuses unknown `crit` (RFC 7515 §4.1.11).
+          algorithms: this.pinned.get(alg) as string[],
           // RFC 9068 §4: `iss` exact (as the token spells it: an alias was vouched for above), `aud` must
           // contain this resource server.
           issuer: tokenIss as string,
@@ -434,7 +430,7 @@ export class AccessTokenVerifier {
           clockTolerance: this.options.clockTolerance,
           currentDate: new Date(now),
           // RFC 9068 §2.2: `exp`, `sub` always; `iat`, `jti`, `client_id` too for RFC 9068 tokens.
-          requiredClaims: strict ? RFC9068_REQUIRED_CLAIMS : JWT_REQUIRED_CLAIMS,
+          requiredClaims: (strict ? RFC9068_REQUIRED_CLAIMS : JWT_REQUIRED_CLAIMS) as string[],
         });
         verified = { payload: result.payload, key };
         break;

@@ -55,14 +55,15 @@ function context(controller: object, handler: object, headers: Record<string, st
   return { ctx, req, res };
 }
 
-function setup() {
+/** `cached`: the verifier answers synchronously, as it does for a token in its cache. */
+function setup({ cached = false } = {}) {
   const reflector = new Reflector();
   const reads = jest.spyOn(reflector, 'getAllAndOverride');
   const sessions = { get: async () => undefined } as unknown as OidcSessionService;
   const claims = Object.freeze(
     Object.assign(new AccessTokenClaims(), { iss: options.issuer, sub: 'alice', aud: 'api', exp: 2e9, scope: 'orders:read' }),
   );
-  const accessTokens = { verifyShared: async () => claims } as unknown as AccessTokenVerifier;
+  const accessTokens = { verifyShared: cached ? () => claims : async () => claims } as unknown as AccessTokenVerifier;
   const guard = new OidcGuard(reflector, new OidcAuthenticator(options, sessions, {} as OidcTokenService, accessTokens));
   return { guard, reads };
 }
@@ -118,5 +119,33 @@ describe('OidcGuard route metadata', () => {
     const twice = context(PrivateController, orders, { authorization: 'Bearer abc.def.ghi' });
     twice.req.rawHeaders.push('Authorization', 'Bearer other');
     expect(await status(guard, twice.ctx)).toBe(400);
+  });
+
+  it('decides a cached bearer token without a promise: true, or the refusal thrown', () => {
+    const { guard } = setup({ cached: true });
+    const bearer = { authorization: 'Bearer abc.def.ghi' };
+    const ok = context(PrivateController, orders, bearer);
+    expect(guard.canActivate(ok.ctx)).toBe(true);
+    expect(getOidcContext(ok.req)?.user.sub).toBe('alice');
+    expect(ok.res.headers['cache-control']).toBe('no-store');
+    let refusal: unknown;
+    try {
+      guard.canActivate(context(PrivateController, admin, bearer).ctx);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(HttpException);
+    expect((refusal as HttpException).getStatus()).toBe(403);
+  });
+
+  it('still calls an authenticate hook that replaces the guard’s own (a spy, instrumentation) for a cached token', async () => {
+    const { guard } = setup({ cached: true });
+    const hook = jest.spyOn(OidcGuard.prototype as unknown as { authenticate: () => unknown }, 'authenticate');
+    try {
+      expect(await status(guard, context(PrivateController, orders, { authorization: 'Bearer abc.def.ghi' }).ctx)).toBe(200);
+      expect(hook).toHaveBeenCalledTimes(1);
+    } finally {
+      hook.mockRestore();
+    }
   });
 });

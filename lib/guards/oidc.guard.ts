@@ -73,6 +73,10 @@ export class OidcGuard implements CanActivate {
    */
   private readonly routes = new WeakMap<object, WeakMap<object, RouteMetadata>>();
 
+  /**
+   * Decides the request: `true`, or throws the refusal (401/403 with its challenge, or the login redirect). A request
+   * decided without I/O (a cached bearer token) gets a boolean, any other a promise; a subclass awaits either.
+   */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // HTTP routes, GraphQL resolvers and WebSocket messages (API.md §7.4); other transports (RPC) are not this guard's.
     const request = transportRequestOf(context);
@@ -80,9 +84,10 @@ export class OidcGuard implements CanActivate {
     const route = this.route(context.getHandler(), context.getClass());
     if (request.transport === 'ws') return this.canActivateSocket(request.req, route);
     const res = request.res ?? NO_RESPONSE;
-    if (request.transport === 'http' && this.authenticate === OidcGuard.prototype.authenticate) {
-      // A request the authenticator settles without I/O (a cached bearer token, no credential at all) is decided here,
-      // with no promise in between; a subclass's own `authenticate` hook is always honoured (below).
+    if (request.transport === 'http' && this.authenticate === BASE_AUTHENTICATE) {
+      // A request the authenticator settles without I/O (a cached bearer token; no Authorization header where sessions
+      // are not used) is decided here, with no promise in between. An `authenticate` hook of a subclass — or any
+      // replacement of this class's own, such as a spy or instrumentation — is always called (below).
       let outcome: OidcRequestContext | undefined | Promise<OidcRequestContext | undefined>;
       try {
         outcome = this.authenticator.resolve(request.req, res, route.methods);
@@ -295,3 +300,6 @@ export class OidcGuard implements CanActivate {
     });
   }
 }
+
+/** The guard's own `authenticate` hook as defined, for telling an overridden or replaced one apart. */
+const BASE_AUTHENTICATE = OidcGuard.prototype['authenticate'];

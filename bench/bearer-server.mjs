@@ -58,31 +58,6 @@ if (variant === 'none') {
   Injectable()(DutiesGuard);
   providers.push(DutiesGuard);
   UseGuards(DutiesGuard)(BenchController.prototype, 'api', describe('api'));
-} else if (variant === 'jose-floor') {
-  // Diagnostic floor of a fresh token: jose's jwtVerify alone, with the issuer's keys fetched and imported once at
-  // start (no JWKS cache, no header or claim checks of its own, nothing cached). What any guard that has jose verify
-  // every new token costs at least.
-  const { importJWK, jwtVerify } = await import('jose');
-  const { keys } = await (await fetch(jwksUri)).json();
-  const byKid = new Map(await Promise.all(keys.map(async (jwk) => [jwk.kid, await importJWK(jwk, jwk.alg)])));
-  const getKey = (header) => byKid.get(header.kid);
-  class JoseFloorGuard {
-    async canActivate(context) {
-      const req = context.switchToHttp().getRequest();
-      const header = req.headers.authorization;
-      if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthorizedException();
-      try {
-        const { payload } = await jwtVerify(header.slice(7), getKey, { issuer, audience: AUDIENCE, algorithms: ALGORITHMS });
-        req.user = payload;
-        return true;
-      } catch {
-        throw new UnauthorizedException();
-      }
-    }
-  }
-  Injectable()(JoseFloorGuard);
-  providers.push(JoseFloorGuard);
-  UseGuards(JoseFloorGuard)(BenchController.prototype, 'api', describe('api'));
 } else if (variant === 'passport-jwt') {
   // The NestJS docs' way: @nestjs/passport + passport-jwt, keys from jwks-rsa.
   const { AuthGuard, PassportModule, PassportStrategy } = await import('@nestjs/passport');
@@ -106,17 +81,26 @@ if (variant === 'none') {
   imports.push(PassportModule);
   providers.push(JwtStrategy);
   UseGuards(AuthGuard('jwt'))(BenchController.prototype, 'api', describe('api'));
-} else if (variant === 'jose-guard') {
-  // A minimal hand-written guard on jose alone.
-  const { createRemoteJWKSet, jwtVerify } = await import('jose');
-  const jwks = createRemoteJWKSet(new URL(jwksUri));
+} else if (variant === 'jose-guard' || variant === 'jose-floor') {
+  // jose-guard: a minimal hand-written guard on jose alone, its keys from createRemoteJWKSet.
+  // jose-floor (diagnostic floor of a fresh token): the same with the issuer's keys fetched and imported once at start
+  // (no JWKS cache, nothing cached): what any guard that has jose verify every new token costs at least.
+  const { createRemoteJWKSet, importJWK, jwtVerify } = await import('jose');
+  let keyOf;
+  if (variant === 'jose-guard') {
+    keyOf = createRemoteJWKSet(new URL(jwksUri));
+  } else {
+    const { keys } = await (await fetch(jwksUri)).json();
+    const byKid = new Map(await Promise.all(keys.map(async (jwk) => [jwk.kid, await importJWK(jwk, jwk.alg)])));
+    keyOf = (header) => byKid.get(header.kid);
+  }
   class JoseGuard {
     async canActivate(context) {
       const req = context.switchToHttp().getRequest();
       const header = req.headers.authorization;
       if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthorizedException();
       try {
-        const { payload } = await jwtVerify(header.slice(7), jwks, { issuer, audience: AUDIENCE, algorithms: ALGORITHMS });
+        const { payload } = await jwtVerify(header.slice(7), keyOf, { issuer, audience: AUDIENCE, algorithms: ALGORITHMS });
         req.user = payload;
         return true;
       } catch {

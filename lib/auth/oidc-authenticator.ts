@@ -1,13 +1,13 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AccessTokenVerifier } from '../bearer/access-token.verifier.js';
 import { assertDpopSchemeAccepted, dpopRequestOf } from '../bearer/dpop.verifier.js';
-import { canonicalIssuer } from '../keys/jwks.cache.js';
+import { canonicalIssuer } from '../bearer/issuer-trust.js';
 import type { AccessTokenClaims } from '../claims/access-token-claims.js';
-import { deepFreeze, reviveClaims } from '../claims/claims.validation.js';
+import { deepFreeze, isPlainObject, reviveClaims } from '../claims/claims.validation.js';
 import { IdTokenClaims } from '../claims/id-token-claims.js';
 import { UserInfoClaims } from '../claims/userinfo-claims.js';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
-import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
+import { ALL_CREDENTIAL_SOURCES, type OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { bearerChallenges, markPrivate, type AccessTokenScheme } from '../http/error-response.js';
@@ -27,8 +27,6 @@ import { OidcSessionService, type LoadedSession } from '../session/oidc-session.
 import type { SessionPayload } from '../session/session-payload.js';
 import { OidcTokenService } from '../tokens/oidc-token.service.js';
 import { authenticationFacts, readClaimPath, readRoles, readScopes, type ClaimPath, type OidcUser } from '../user/oidc-user.js';
-
-const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 
 /** Options of {@link OidcAuthenticator.authenticate}. */
 export interface OidcAuthenticateOptions {
@@ -79,7 +77,7 @@ export class OidcAuthenticator {
    * `@CurrentUser()`, `@AccessToken()` and `req.user`.
    */
   async authenticate(request: object, options: OidcAuthenticateOptions = {}): Promise<OidcUser | undefined> {
-    const context = await this.resolve(request, options.response, options.sources ?? ALL_SOURCES);
+    const context = await this.resolve(request, options.response, options.sources ?? ALL_CREDENTIAL_SOURCES);
     if (!context) return undefined;
     setOidcContext(request, context);
     return context.user;
@@ -302,10 +300,6 @@ export function authorizationScheme(value: string | undefined): AccessTokenSchem
 
 /** A Dex connector id usable as a prefix: a plain token, so `"<connector>:<value>"` splits one way only. */
 const CONNECTOR_ID = /^[A-Za-z0-9._~-]+$/;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * `OidcUser.identity` of a token (`bearer.identityClaims`): the configured claim of the token's issuer when

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
+import { ALL_CREDENTIAL_SOURCES } from '../decorators/auth-methods.decorator.js';
 import { OidcError } from '../errors/oidc.error.js';
 import { OidcEvents } from '../events/oidc-events.service.js';
 import { requestHeader } from '../http/platform.js';
@@ -140,7 +141,7 @@ export class OidcSocketAuth implements OnModuleInit, OnModuleDestroy {
         throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'A session connection must come from this site (Origin).');
       }
     }
-    const context = await this.authenticator.resolve(req, undefined, ['session', 'bearer']);
+    const context = await this.authenticator.resolve(req, undefined, ALL_CREDENTIAL_SOURCES);
     if (!context) throw new OidcError('ERR_OIDC_UNAUTHENTICATED', 'Authentication is required.');
     return context;
   }

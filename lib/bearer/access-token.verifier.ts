@@ -11,7 +11,8 @@ import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcTelemetry } from '../telemetry/oidc-telemetry.js';
 import { checkAuthorizedParty } from './authorized-party.js';
 import { assertBearerSchemeAccepted, assertBoundTo, assertDpopSchemeAccepted, assertNotBound, DpopVerifier } from './dpop.verifier.js';
-import { canonicalIssuer, checkTrustedIssuer, JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from '../keys/jwks.cache.js';
+import { JwksCache, MAX_KEY_ATTEMPTS, type VerificationKey } from '../keys/jwks.cache.js';
+import { canonicalIssuer, checkTrustedIssuer } from './issuer-trust.js';
 import { TokenIntrospector } from './token-introspector.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 

@@ -8,6 +8,7 @@ import { MemoryReplayCache, type ReplayCache } from '../cache/replay-cache.js';
 import { hashToken } from './verified-token.cache.js';
 import { requestHeaderAll, requestMethod, requestPathAndQuery, type PlatformRequest } from '../http/platform.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, OIDC_REPLAY_CACHE, type OidcClock } from '../oidc.constants.js';
+import { isPlainObject } from '../claims/claims.validation.js';
 
 /** RFC 9449 §11.1: proofs are accepted for `iat` within ±W seconds of now (oauth4webapi uses 300). */
 export const DPOP_IAT_WINDOW = 300;
@@ -48,10 +49,6 @@ export interface CheckedDpopProof {
 
 function invalidProof(description: string, cause?: unknown): OidcError {
   return new OidcError('ERR_OIDC_INVALID_DPOP_PROOF', description, { cause });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

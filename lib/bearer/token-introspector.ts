@@ -10,7 +10,7 @@ import { OidcError, invalidToken } from '../errors/oidc.error.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
 import { checkAuthorizedParty } from './authorized-party.js';
-import { checkTrustedIssuer } from '../keys/jwks.cache.js';
+import { checkTrustedIssuer } from './issuer-trust.js';
 import { hashToken, VerifiedTokenCache } from './verified-token.cache.js';
 
 /** An opaque access token the OP reported active, with its introspection response as claims. */

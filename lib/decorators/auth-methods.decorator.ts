@@ -9,6 +9,13 @@ import { AUTH_METHODS_KEY } from '../oidc.constants.js';
 export type OidcCredentialSource = 'session' | 'bearer';
 
 /**
+ * Both credential sources: what a route accepts without `@AuthMethods()`.
+ *
+ * @internal
+ */
+export const ALL_CREDENTIAL_SOURCES: readonly OidcCredentialSource[] = Object.freeze(['session', 'bearer']);
+
+/**
  * Restricts a route or controller to one kind of credential (a method's decorator beats its class's).
  *
  * @example

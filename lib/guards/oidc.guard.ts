@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, HttpException, Injectable, Opt
 import { Reflector } from '@nestjs/core';
 import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
 import { OidcSocketAuth } from '../auth/oidc-socket-auth.js';
-import type { OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
+import { ALL_CREDENTIAL_SOURCES, type OidcCredentialSource } from '../decorators/auth-methods.decorator.js';
 import type { ClaimCheck } from '../decorators/roles.decorator.js';
 import type { StepUpRequirement } from '../decorators/step-up.decorator.js';
 import { OIDC_ERROR_STATUS, OidcError } from '../errors/oidc.error.js';
@@ -20,7 +20,6 @@ import {
   STEP_UP_KEY,
 } from '../oidc.constants.js';
 
-const ALL_SOURCES: readonly OidcCredentialSource[] = ['session', 'bearer'];
 /** GraphQL: each HTTP request's authentication, by accepted credential sources (see `authenticateOnce`). */
 const graphqlAuthentications = new WeakMap<PlatformRequest, Map<string, Promise<OidcRequestContext | undefined>>>();
 /** `@nestjs/websockets`, present wherever a gateway runs (a variable, so no bundler makes it a dependency). */
@@ -291,7 +290,7 @@ export class OidcGuard implements CanActivate {
     return Object.freeze({
       targets,
       isPublic: read<boolean>(IS_PUBLIC_KEY) ?? false,
-      methods: read<OidcCredentialSource[]>(AUTH_METHODS_KEY) ?? ALL_SOURCES,
+      methods: read<OidcCredentialSource[]>(AUTH_METHODS_KEY) ?? ALL_CREDENTIAL_SOURCES,
       noRedirect: read<boolean>(NO_LOGIN_REDIRECT_KEY) ?? false,
       scopes: read<string[]>(SCOPES_KEY) ?? [],
       roles: read<string[]>(ROLES_KEY),

@@ -4,10 +4,12 @@ import type { ResolvedOidcOptions } from '../config/resolve-oidc-options.js';
 import { OidcDiscoveryService } from '../discovery/oidc-discovery.service.js';
 import { classifyOpError } from '../errors/classify-op-error.js';
 import { logText } from '../errors/log-text.js';
-import { OidcError, invalidToken } from '../errors/oidc.error.js';
+import { OidcError } from '../errors/oidc.error.js';
 import { isLoopback } from '../http/loopback.js';
 import { OIDC_CLOCK, OIDC_OPTIONS, type OidcClock } from '../oidc.constants.js';
 import { OidcTelemetry, traced } from '../telemetry/oidc-telemetry.js';
+import { isPlainObject } from '../claims/claims.validation.js';
+import { checkTrustedIssuer } from '../bearer/issuer-trust.js';
 
 /**
  * Timing of {@link JwksCache}. The module provides {@link DEFAULT_JWKS_CACHE_SETTINGS} under {@link JWKS_CACHE_SETTINGS}; a
@@ -132,10 +134,6 @@ interface IssuerKeys {
   jwksUri?: URL;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Keys this module may verify with; everything else in a JWKS is ignored. */
 function isUsableJwk(value: unknown): value is JWK {
   if (!isPlainObject(value)) return false;
@@ -157,21 +155,6 @@ function fingerprint(jwk: JWK): string {
       .sort()
       .map((k) => [k, (jwk as Record<string, unknown>)[k]]),
   );
-}
-
-/** The trusted issuer URL a token's `iss` stands for (`bearer.issuerAliases`), else the `iss` itself. */
-export function canonicalIssuer(iss: string, options: ResolvedOidcOptions): string {
-  return options.bearer?.issuerAliases?.get(iss) ?? iss;
-}
-
-/**
- * The module's one issuer-trust check, for JWT and introspected access tokens alike: `issuer` must be exactly one
- * of the issuers trusted for the request at hand (RFC 9068 §4, RFC 7662 §2.2, RFC 8725 §3.8 — no prefix or case
- * games), and is checked before any key fetch or introspection call, so an untrusted issuer makes this server
- * call nowhere.
- */
-export function checkTrustedIssuer(issuer: string | undefined, trusted: readonly string[]): asserts issuer is string {
-  if (issuer === undefined || !trusted.includes(issuer)) throw invalidToken('The access token issuer is not trusted.');
 }
 
 /**

@@ -208,39 +208,39 @@ export class AccessTokenVerifier {
    * @internal
    */
   verifyShared(token: string, opts: AccessTokenVerifyOptions = {}): Readonly<AccessTokenClaims> | Promise<Readonly<AccessTokenClaims>> {
-    // The token is hashed once per request: the cache key here and below, and the DPoP proof's `ath`.
+    // The token is hashed and looked up once per request: the cache key, and the DPoP proof's `ath` (RFC 9449 §4.2).
     const tokenHash = typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH ? hashToken(token) : undefined;
-    if (opts.dpopProof === undefined && tokenHash !== undefined) {
-      const cached = this.cachedBearer(token, tokenHash);
-      if (cached !== undefined) return cached;
+    const cached = tokenHash === undefined ? undefined : this.cachedVerification(token, tokenHash);
+    if (cached !== undefined && opts.dpopProof === undefined && this.admitsWithoutPromise(cached)) {
+      this.telemetry?.count('oidc.token_cache.hits');
+      return cached.claims;
     }
-    return this.verifySharedAsync(token, opts, tokenHash);
+    return this.verifySharedAsync(token, opts, tokenHash, cached);
+  }
+
+  /** The cached verification of `token`, while the key that verified it is still published (BR-17: else verified again, and refused). */
+  private cachedVerification(token: string, tokenHash: string): VerifiedToken | undefined {
+    const cached = this.cache.get(token, tokenHash);
+    return cached !== undefined && this.jwks.isCurrent(cached.issuer, cached.key) ? cached : undefined;
   }
 
   /**
-   * The claims of a Bearer-scheme token this request can be admitted with from the verified-token cache alone — no
-   * promise, no I/O — or undefined, and {@link verifySharedAsync} decides (and words any refusal). The same rules as
-   * that path, each a condition here instead of a refusal: the Bearer scheme accepted (RFC 9449 §7.2), the token cached
-   * and verified with a key its issuer still publishes (BR-17), that issuer trusted for this request without a
-   * resolver call (RFC 9068 §4), and the token not DPoP-bound (RFC 9449 §7.2).
+   * Whether a cached token admits a Bearer-scheme request with no promise and no I/O; when not, {@link verifySharedAsync}
+   * decides (and words any refusal). Its rules, each a condition here instead of a refusal: the Bearer scheme accepted
+   * (RFC 9449 §7.2), the issuer trusted for this request without a resolver call (RFC 9068 §4), and no `cnf` (a bound
+   * token, or an unsupported binding, is the full path's to refuse: RFC 9449 §7.2).
    */
-  private cachedBearer(token: string, tokenHash: string): Readonly<AccessTokenClaims> | undefined {
-    const bearer = this.options.bearer;
-    if (!bearer || bearer.dpop === 'required') return undefined;
+  private admitsWithoutPromise(cached: VerifiedToken): boolean {
+    if (this.options.bearer?.dpop === 'required') return false;
     const trusted = this.staticTrustedIssuers();
-    if (trusted === undefined) return undefined;
-    const cached = this.cache.get(token, tokenHash);
-    if (cached === undefined || !trusted.includes(cached.issuer) || !this.jwks.isCurrent(cached.issuer, cached.key)) return undefined;
-    // A `cnf` (bound, or an unsupported binding) is for the full path to refuse.
-    if (cached.claims.cnf !== undefined) return undefined;
-    this.telemetry?.count('oidc.token_cache.hits');
-    return cached.claims;
+    return trusted !== undefined && trusted.includes(cached.issuer) && cached.claims.cnf === undefined;
   }
 
   private async verifySharedAsync(
     token: string,
     opts: AccessTokenVerifyOptions,
     tokenHash: string | undefined,
+    cached: VerifiedToken | undefined,
   ): Promise<Readonly<AccessTokenClaims>> {
     // The try costs nothing until something throws: a refusal is noted in the catch, with no promise chained onto
     // every request's verification for it.
@@ -253,7 +253,7 @@ export class AccessTokenVerifier {
 
       if (opts.dpopProof === undefined) {
         assertBearerSchemeAccepted(bearer.dpop);
-        const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req), tokenHash);
+        const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req), tokenHash, cached);
         assertNotBound(claims);
         return claims;
       }
@@ -270,7 +270,7 @@ export class AccessTokenVerifier {
         accessToken: token,
         accessTokenHash: tokenHash,
       });
-      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req), tokenHash);
+      const { claims } = await this.verifyToken(token, await this.trustedIssuers(opts.req), tokenHash, cached);
       assertBoundTo(claims, proof);
       // RFC 9449 §11.1: one use per proof; recorded last so a failing request does not burn its jti.
       await this.dpop.recordJti(proof);
@@ -348,25 +348,27 @@ export class AccessTokenVerifier {
   }
 
   /**
-   * The verified token: from the cache when it holds it (synchronously, no promise on the hot path),
-   * otherwise verified now. The token is hashed once, for the lookup and the insertion (`tokenHash` when the caller
-   * already has it).
+   * The verified token: `cached` ({@link cachedVerification}, looked up once in {@link verifyShared}) when there is
+   * one, otherwise verified now and cached under `tokenHash`.
    */
-  private verifyToken(token: string, trusted: readonly string[], tokenHash?: string): AcceptedToken | Promise<AcceptedToken> {
+  private verifyToken(
+    token: string,
+    trusted: readonly string[],
+    tokenHash: string | undefined,
+    cached: VerifiedToken | undefined,
+  ): AcceptedToken | Promise<AcceptedToken> {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('The access token is too large.');
     // RFC 6750 §2.1: a credential is at least one character.
     if (token.length === 0) throw invalidToken('The access token is empty.');
-    const cacheKey = tokenHash ?? hashToken(token);
-    const cached = this.cache.get(token, cacheKey);
-    // BR-17: a token verified with a key the OP has since removed is verified again (and fails).
-    if (cached && this.jwks.isCurrent(cached.issuer, cached.key)) {
+    if (cached) {
       // RFC 9068 §4: the issuer must be trusted for THIS request (a resolver may trust other issuers per request).
       checkTrustedIssuer(cached.issuer, trusted);
       this.telemetry?.count('oidc.token_cache.hits');
       return cached;
     }
     this.telemetry?.count('oidc.token_cache.misses');
-    return this.verifyFresh(token, cacheKey, trusted);
+    // (tokenHash is there for every token of a length that gets this far: verifyShared hashed it.)
+    return this.verifyFresh(token, tokenHash ?? hashToken(token), trusted);
   }
 
   private async verifyFresh(token: string, cacheKey: string, trusted: readonly string[]): Promise<AcceptedToken> {
